@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
+
+/** Record types (SPEC §3). */
+export const RECORD_TYPES = [
+  'journal.started', 'journal.checkpoint', 'journal.stopped',
+  'payment.received', 'payment.attempted', 'payment.succeeded', 'payment.declined',
+  'payment.failed', 'payment.processing', 'payment.reconciled',
+  'request.rejected', 'auth.failed', 'idempotency.replayed', 'idempotency.conflict',
+  'key.created', 'key.revoked',
+] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+export type Outcome = 'success' | 'failure' | 'unknown';
+
+export interface Origin {
+  requestId: string | null;
+  traceId: string | null;
+  ip: string | null;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** What a use case hands the journal: everything but the position in a stream. */
+export interface RecordDraft {
+  type: RecordType;
+  actor: string;
+  origin: Origin;
+  resource: string | null;
+  outcome: Outcome;
+  reason: string | null;
+  data: JsonObject;
+}
+
+/** A record without its hash, in SPEC §3 field order. */
+export interface RecordBody extends RecordDraft {
+  v: 1;
+  journal: string;
+  stream: string;
+  seq: number;
+  prev: string;
+  ts: string;
+}
+
+export interface AuditRecord extends RecordBody {
+  hash: string;
+}
+
+export const RECORD_VERSION = 1;
+export const GENESIS_PREV = '0'.repeat(64);
+const LEAF_PREFIX = Buffer.from([0x00]);
+
+/** RFC 6962 leaf hash of a record: hex SHA-256(0x00 ‖ JCS(record without hash)). */
+export function leafHash(body: RecordBody): string {
+  return createHash('sha256').update(LEAF_PREFIX).update(canonicalize(body), 'utf8').digest('hex');
+}
+
+export interface Position {
+  journal: string;
+  stream: string;
+  seq: number;
+  prev: string;
+  ts: string;
+}
+
+/** Places a draft at a position in a stream and seals it with its hash. */
+export function sealRecord(draft: RecordDraft, at: Position): AuditRecord {
+  const body: RecordBody = {
+    v: RECORD_VERSION,
+    journal: at.journal,
+    stream: at.stream,
+    seq: at.seq,
+    prev: at.prev,
+    ts: at.ts,
+    type: draft.type,
+    actor: draft.actor,
+    origin: draft.origin,
+    resource: draft.resource,
+    outcome: draft.outcome,
+    reason: draft.reason,
+    data: draft.data,
+  };
+  return { ...body, hash: leafHash(body) };
+}
+
+/** Splits a record into its body and its claimed hash (for recomputation). */
+export function bodyOf(record: AuditRecord): RecordBody {
+  const { hash: _hash, ...body } = record;
+  return body;
+}
+
+/** The single-line JSON form used by exports and the log mirror. */
+export function recordLine(record: AuditRecord): string {
+  return JSON.stringify(record);
+}

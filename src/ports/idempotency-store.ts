@@ -1,0 +1,44 @@
+/** A response kept under an idempotency key, replayed as it was. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface IdempotencyClaim {
+  merchantId: string;
+  key: string;
+  /** Keyed hash of the canonical request body. */
+  fingerprint: string;
+  now: string;
+  /** An in-flight claim older than this is presumed crashed and may be taken over. */
+  leaseExpiresAt: string;
+  /** The key is remembered at least until then (≥ 24 h). */
+  expiresAt: string;
+}
+
+export type ClaimResult =
+  /** The key is ours: no earlier request, or an expired one that created nothing. */
+  | { kind: 'claimed' }
+  /** The key is ours, taken over from a crashed request that had created this payment. */
+  | { kind: 'recovered'; paymentId: string }
+  | { kind: 'in_flight' }
+  | { kind: 'mismatch' }
+  | { kind: 'completed'; response: StoredResponse; paymentId: string | null };
+
+/** Changes to a claimed key, applied inside a journal commit. */
+export interface IdempotencyUpdate {
+  merchantId: string;
+  key: string;
+  paymentId?: string;
+  response?: StoredResponse;
+}
+
+export interface IdempotencyStore {
+  /** Atomically claims a key, or reports who holds it. Exactly one claimant wins any race. */
+  claim(claim: IdempotencyClaim): Promise<ClaimResult>;
+  /** Forgets an unfinished claim that created no transaction (the request failed before). */
+  release(merchantId: string, key: string): Promise<void>;
+  /** Deletes keys whose expiry has passed; returns how many. */
+  purgeExpired(now: string, limit: number): Promise<number>;
+}

@@ -1,0 +1,23 @@
+import type { Payment, PaymentStatus } from '../core/payment.js';
+
+export interface ListQuery {
+  merchantId: string;
+  limit: number;
+  /** A payment ID: return payments older than it. */
+  startingAfter?: string;
+  status?: PaymentStatus;
+}
+
+export interface PaymentPage {
+  data: Payment[];
+  hasMore: boolean;
+}
+
+/** The payments read model. Written only through JournalStore.commit. */
+export interface PaymentStore {
+  get(merchantId: string, id: string): Promise<Payment | null>;
+  /** Newest first. */
+  list(query: ListQuery): Promise<PaymentPage>;
+  /** Payments still processing whose last change is older than `updatedBefore`, oldest first. */
+  listProcessing(updatedBefore: string, limit: number): Promise<Payment[]>;
+}

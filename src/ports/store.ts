@@ -1,0 +1,34 @@
+import type { GatewayLedger } from './gateway-ledger.js';
+import type { IdempotencyStore } from './idempotency-store.js';
+import type { JournalStore } from './journal-store.js';
+import type { KeyStore } from './key-store.js';
+import type { PaymentStore } from './payment-store.js';
+
+/** Everything one backend holds. Each adapter (memory, sqlite, …) provides one. */
+export interface Store {
+  readonly kind: string;
+  readonly journal: JournalStore;
+  readonly payments: PaymentStore;
+  readonly idempotency: IdempotencyStore;
+  readonly keys: KeyStore;
+  readonly gatewayLedger: GatewayLedger;
+  /** Throws when the backend cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Raised by adapters when the backend is unreachable or failed a write; maps to 503. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Raised when a commit would overwrite or skip a seq in a stream. */
+export class StreamConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamConflictError';
+  }
+}
