@@ -84,19 +84,42 @@ export function maskCard(card: CardDetails, fingerprintKey: Buffer): MaskedCard 
   };
 }
 
-const DIGIT_RUN = /\d(?:[ -]?\d){11,18}/g;
+// No upper bound on the run: a card number preceded by other digits ("0001 4000 0000 0000 9995")
+// must still be found, so every 12–19 digit window of the whole run is checked.
+/**
+ * Runs of digits in groups separated by single spaces or dashes ("4242 4242 4242 4242"), not
+ * glued to letters or other digits: "a6-3173-8000" inside a UUID is not the start of a number.
+ */
+const DIGIT_RUN = /(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])/g;
+const PAN_DIGITS_MIN = 12;
+const PAN_DIGITS_MAX = 19;
 
 /**
- * True when free text holds something that looks like a card number (12–19 digits,
- * optionally separated by spaces or dashes, passing Luhn). Used to refuse card data
- * in fields that end up in records, such as descriptions and metadata.
+ * True for a digit string that could be a real card number: it passes Luhn and has a length
+ * its brand issues. Requiring a known brand and length keeps order numbers and the digit
+ * groups of UUIDs from being mistaken for cards.
+ */
+export function looksLikeCardNumber(digits: string): boolean {
+  if (digits.length < PAN_DIGITS_MIN || digits.length > PAN_DIGITS_MAX || !luhnValid(digits)) return false;
+  return creditCardType(digits).some((m) => m.lengths.includes(digits.length) && (m.type !== 'maestro' || MAESTRO_NARROW.test(digits)));
+}
+
+/** credit-card-type also lists a bare "6" for Maestro, which would match half of all digit runs starting with 6. */
+const MAESTRO_NARROW = /^(5[0-9]|6[37])/;
+
+/**
+ * True when free text holds something that looks like a card number: a whole run of digit
+ * groups, or a contiguous part of one aligned on its groups, that looksLikeCardNumber.
+ * Used to refuse card data in fields that end up in records, such as descriptions and metadata.
  */
 export function containsCardNumber(text: string): boolean {
   for (const match of text.matchAll(DIGIT_RUN)) {
-    const digits = match[0].replace(/[ -]/g, '');
-    for (let len = 19; len >= 12; len--) {
-      for (let start = 0; start + len <= digits.length; start++) {
-        if (luhnValid(digits.slice(start, start + len))) return true;
+    const groups = match[0].split(/[ -]/);
+    for (let first = 0; first < groups.length; first++) {
+      let digits = '';
+      for (let last = first; last < groups.length && digits.length <= PAN_DIGITS_MAX; last++) {
+        digits += groups[last];
+        if (looksLikeCardNumber(digits)) return true;
       }
     }
   }

@@ -23,7 +23,8 @@ const EXPONENTS: ReadonlyMap<string, number> = new Map(
 
 /** Returns the uppercase ISO 4217 code, or null when it is not a chargeable currency in use. */
 export function normalizeCurrency(input: string): string | null {
-  if (input.length !== 3) return null;
+  // ASCII only: toUpperCase maps some non-ASCII letters to ASCII ("ı" → "I", "ſ" → "S").
+  if (!/^[A-Za-z]{3}$/.test(input)) return null;
   const code = input.toUpperCase();
   return EXPONENTS.has(code) ? code : null;
 }

@@ -1,0 +1,81 @@
+import type { AuditRecord } from '../../../core/audit-record.js';
+import type { CommitUnit, JournalStore, StreamHead, StreamInfo } from '../../../ports/journal-store.js';
+import { StreamConflictError } from '../../../ports/store.js';
+import { checkContinues } from '../continuity.js';
+import { applyIdempotencyUpdate } from './idempotency.js';
+import { type MemoryState, copy } from './state.js';
+
+export class MemoryJournalStore implements JournalStore {
+  constructor(private readonly state: MemoryState) {}
+
+  async createStream(info: StreamInfo): Promise<void> {
+    this.state.assertOpen();
+    if (this.state.streams.has(info.id)) throw new StreamConflictError(`stream ${info.id} already exists`);
+    this.state.streams.set(info.id, copy(info));
+    this.state.records.set(info.id, []);
+  }
+
+  async commit(units: CommitUnit[]): Promise<void> {
+    this.state.assertOpen();
+    // Validate the whole batch before touching anything, so a failure applies nothing.
+    const heads = new Map<string, StreamHead | null>();
+    for (const unit of units) {
+      for (const record of unit.records) {
+        if (!heads.has(record.stream)) heads.set(record.stream, this.storedHead(record.stream));
+        checkContinues(record, heads.get(record.stream) ?? null);
+        heads.set(record.stream, { seq: record.seq, hash: record.hash });
+      }
+    }
+    for (const unit of units) {
+      for (const record of unit.records) this.append(copy(record));
+      if (unit.payment) this.state.payments.set(unit.payment.id, copy(unit.payment));
+      if (unit.idempotency) applyIdempotencyUpdate(this.state, unit.idempotency);
+    }
+  }
+
+  async head(streamId: string): Promise<StreamHead | null> {
+    this.state.assertOpen();
+    return this.state.records.has(streamId) ? this.storedHead(streamId) : null;
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    this.state.assertOpen();
+    return [...this.state.streams.values()]
+      .sort((a, b) => compare(a.startedAt, b.startedAt) || compare(a.id, b.id))
+      .map(copy);
+  }
+
+  async readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {
+    this.state.assertOpen();
+    const records = this.state.records.get(streamId) ?? [];
+    return records.slice(Math.max(fromSeq, 1) - 1, Math.max(fromSeq, 1) - 1 + Math.max(limit, 0)).map(copy);
+  }
+
+  async readByResource(resource: string): Promise<AuditRecord[]> {
+    this.state.assertOpen();
+    return [...(this.state.byResource.get(resource) ?? [])]
+      .sort((a, b) => compare(a.ts, b.ts) || compare(a.stream, b.stream) || a.seq - b.seq)
+      .map(copy);
+  }
+
+  /** Throws for an unknown stream: records nobody registered would be invisible to listStreams. */
+  private storedHead(streamId: string): StreamHead | null {
+    const records = this.state.records.get(streamId);
+    if (!records) throw new StreamConflictError(`stream ${streamId} does not exist`);
+    const last = records[records.length - 1];
+    return last ? { seq: last.seq, hash: last.hash } : null;
+  }
+
+  private append(record: AuditRecord): void {
+    (this.state.records.get(record.stream) as AuditRecord[]).push(record);
+    if (record.resource !== null) {
+      const list = this.state.byResource.get(record.resource) ?? [];
+      list.push(record);
+      this.state.byResource.set(record.resource, list);
+    }
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

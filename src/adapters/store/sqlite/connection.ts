@@ -1,0 +1,57 @@
+import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../../../ports/store.js';
+import { translateError } from './errors.js';
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Opens the file with the pragmas every connection needs. Several processes (a server, a CLI
+ * command) may share the file: WAL lets readers run beside the one writer, and busy_timeout
+ * makes a writer wait for the lock instead of failing at once.
+ */
+export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new RangeError('busyTimeoutMs must be a non-negative integer');
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (err) {
+    // A missing directory or unreadable file surfaces as a TypeError or SqliteError, depending on where it fails.
+    throw new StoreUnavailableError(`cannot open the SQLite file ${path}`, { cause: err });
+  }
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    // FULL fsyncs the WAL on every commit: a record reported durable survives power loss.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (err) {
+    db.close();
+    throw translateError(err);
+  }
+}
+
+/** The open handle plus the closed flag; every port call goes through `run`. */
+export class SqliteConnection {
+  private closed = false;
+
+  constructor(readonly db: Database.Database) {}
+
+  /** Runs synchronous work (better-sqlite3 is synchronous) and hands the result back as the port's Promise. */
+  run<T>(work: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(translateError(err));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,45 @@
+import type { Store } from '../../../ports/store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, SqliteConnection, openDatabase } from './connection.js';
+import { translateError } from './errors.js';
+import { SqliteIdempotencyStore } from './idempotency.js';
+import { SqliteJournalStore } from './journal.js';
+import { SqliteKeyStore } from './keys.js';
+import { SqliteGatewayLedger } from './ledger.js';
+import { SqlitePaymentStore } from './payments.js';
+import { migrate } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** The database file; created with its schema if missing. */
+  path: string;
+  /** How long a write waits for another connection's lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (creating or upgrading) a SQLite file as a Store. Several processes may open the same file. */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const db = openDatabase(options.path, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const conn = new SqliteConnection(db);
+  try {
+    migrate(db);
+    // Statements are prepared in these constructors, so the schema must exist first.
+    const payments = new SqlitePaymentStore(conn);
+    const idempotency = new SqliteIdempotencyStore(conn);
+    // Reads a page of the file: a bare SELECT 1 would succeed without touching the database at all.
+    const pingStmt = db.prepare('SELECT 1 FROM sqlite_schema LIMIT 1');
+    return {
+      kind: 'sqlite',
+      journal: new SqliteJournalStore(conn, payments, idempotency),
+      payments,
+      idempotency,
+      keys: new SqliteKeyStore(conn),
+      gatewayLedger: new SqliteGatewayLedger(conn),
+      ping: () => conn.run(() => {
+        pingStmt.get();
+      }),
+      close: async () => conn.close(),
+    };
+  } catch (err) {
+    conn.close();
+    throw translateError(err);
+  }
+}

@@ -1,0 +1,73 @@
+import type Database from 'better-sqlite3';
+import type { Payment } from '../../../core/payment.js';
+import type { ListQuery, PaymentPage, PaymentStore } from '../../../ports/payment-store.js';
+import type { SqliteConnection } from './connection.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * One statement per combination of the optional filters: an "(@x IS NULL OR id < @x)" form
+ * would keep the planner from using the index range, so each shape gets its own plan.
+ */
+function listSql(after: boolean, status: boolean): string {
+  return `SELECT body FROM payments WHERE merchant_id = @merchantId
+    ${after ? 'AND id < @startingAfter' : ''} ${status ? 'AND status = @status' : ''}
+    ORDER BY id DESC LIMIT @limit`;
+}
+
+export class SqlitePaymentStore implements PaymentStore {
+  // Prepared once at open: parsing and planning SQL per request is pure overhead on the hot path.
+  private readonly getStmt: Statement;
+  private readonly upsertStmt: Statement;
+  private readonly listStmts: Statement[];
+  private readonly processingStmt: Statement;
+
+  constructor(private readonly conn: SqliteConnection) {
+    const db = conn.db;
+    this.getStmt = db.prepare('SELECT body FROM payments WHERE id = ? AND merchant_id = ?').pluck();
+    this.upsertStmt = db.prepare(`
+      INSERT INTO payments (id, merchant_id, status, updated_at, body)
+      VALUES (@id, @merchantId, @status, @updatedAt, @body)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`);
+    this.listStmts = [false, true].flatMap((after) => [false, true].map((status) => db.prepare(listSql(after, status)).pluck()));
+    this.processingStmt = db.prepare(`
+      SELECT body FROM payments WHERE status = 'processing' AND updated_at < ?
+      ORDER BY updated_at, id LIMIT ?`).pluck();
+  }
+
+  get(merchantId: string, id: string): Promise<Payment | null> {
+    return this.conn.run(() => {
+      const body = this.getStmt.get(id, merchantId) as string | undefined;
+      return body === undefined ? null : (JSON.parse(body) as Payment);
+    });
+  }
+
+  list(query: ListQuery): Promise<PaymentPage> {
+    return this.conn.run(() => {
+      const after = query.startingAfter !== undefined;
+      const status = query.status !== undefined;
+      const stmt = this.listStmts[(after ? 2 : 0) + (status ? 1 : 0)] as Statement;
+      const params: Record<string, unknown> = { merchantId: query.merchantId, limit: query.limit + 1 };
+      if (after) params.startingAfter = query.startingAfter;
+      if (status) params.status = query.status;
+      // One row beyond the page tells whether another page exists.
+      const bodies = stmt.all(params) as string[];
+      return {
+        data: bodies.slice(0, query.limit).map((body) => JSON.parse(body) as Payment),
+        hasMore: bodies.length > query.limit,
+      };
+    });
+  }
+
+  listProcessing(updatedBefore: string, limit: number): Promise<Payment[]> {
+    return this.conn.run(() => (this.processingStmt.all(updatedBefore, limit) as string[]).map((body) => JSON.parse(body) as Payment));
+  }
+
+  /** Runs inside the journal's commit transaction. */
+  upsert(payment: Payment): void {
+    this.upsertStmt.run({
+      id: payment.id, merchantId: payment.merchantId, status: payment.status,
+      updatedAt: payment.updatedAt, body: JSON.stringify(payment),
+    });
+  }
+}

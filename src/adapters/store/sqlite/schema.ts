@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Migration N (1-based) brings the schema from user_version N-1 to N. Append only: a
+ * released migration never changes, since files in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE streams (
+    id         TEXT PRIMARY KEY,
+    journal    TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    writer     TEXT NOT NULL
+  );
+  CREATE INDEX streams_by_start ON streams (started_at, id);
+
+  -- body is the record exactly as JSON.stringify wrote it, so exports reproduce it byte for byte;
+  -- the other columns are copies kept only to index and check it.
+  CREATE TABLE journal (
+    stream   TEXT    NOT NULL REFERENCES streams (id),
+    seq      INTEGER NOT NULL CHECK (seq >= 1),
+    hash     TEXT    NOT NULL,
+    resource TEXT,
+    type     TEXT    NOT NULL,
+    ts       TEXT    NOT NULL,
+    body     TEXT    NOT NULL,
+    PRIMARY KEY (stream, seq)
+  ) WITHOUT ROWID;
+  -- Most records are about a payment; the rest (journal.*, auth.failed) need no entry.
+  CREATE INDEX journal_by_resource ON journal (resource, ts, stream, seq) WHERE resource IS NOT NULL;
+
+  -- Guards against accidents, not attackers (who could drop them): the hash chain is the real evidence.
+  CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+  BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+  CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+  BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+
+  CREATE TABLE payments (
+    id          TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    body        TEXT NOT NULL
+  );
+  -- TypeIDs are time-ordered, so (merchant_id, id) descending is newest first.
+  CREATE INDEX payments_by_merchant ON payments (merchant_id, id);
+  -- A status filter over a merchant with many payments would otherwise scan the whole merchant.
+  CREATE INDEX payments_by_merchant_status ON payments (merchant_id, status, id);
+  CREATE INDEX payments_by_status ON payments (status, updated_at, id);
+
+  CREATE TABLE idempotency (
+    merchant_id      TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    fingerprint      TEXT NOT NULL,
+    payment_id       TEXT,
+    response         TEXT,
+    lease_expires_at TEXT NOT NULL,
+    expires_at       TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, key)
+  );
+  CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
+
+  CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    name        TEXT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+  );
+
+  CREATE TABLE gateway_ledger (
+    gateway_key        TEXT PRIMARY KEY,
+    calls              INTEGER NOT NULL,
+    outcome            TEXT CHECK (outcome IN ('approved', 'declined')),
+    code               TEXT,
+    decline_code       TEXT,
+    authorization_code TEXT,
+    amount             INTEGER NOT NULL,
+    currency           TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the file up to SCHEMA_VERSION. Each step runs under BEGIN IMMEDIATE and re-reads
+ * user_version inside it, so when two processes open a new file at once one migrates and
+ * the other, once it gets the lock, finds nothing left to do.
+ */
+export function migrate(db: Database.Database): void {
+  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+  if (version() > SCHEMA_VERSION) {
+    throw new Error(`the SQLite file has schema version ${version()}, newer than this paylog's ${SCHEMA_VERSION}; upgrade paylog`);
+  }
+  for (let target = version() + 1; target <= SCHEMA_VERSION; target++) {
+    db.transaction(() => {
+      if (version() >= target) return;
+      db.exec(MIGRATIONS[target - 1] as string);
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { PaylogError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { rfc3339 } from '../core/time.js';
+import type { ApiKey } from '../ports/key-store.js';
+import type { AppContext, Caller } from './context.js';
+import { draft } from './records.js';
+
+const SECRET_PREFIX = 'sk_test_';
+const SECRET_RANDOM_BYTES = 32;
+/** sk_test_ + base64url of 32 random bytes. */
+const SECRET_PATTERN = /^sk_test_[A-Za-z0-9_-]{43}$/;
+export const MERCHANT_ID_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Secrets carry 256 random bits, so a plain SHA-256 is enough to store them safely. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export async function createApiKey(
+  ctx: AppContext,
+  caller: Caller,
+  merchantId: string,
+  name: string | null,
+): Promise<{ key: ApiKey; secret: string }> {
+  if (!MERCHANT_ID_PATTERN.test(merchantId)) {
+    throw new PaylogError('parameter_invalid', { param: 'merchant', message: 'merchant IDs are 1–64 letters, digits, "_" or "-".' });
+  }
+  const nowMs = ctx.clock.now();
+  const secret = SECRET_PREFIX + Buffer.from(ctx.random.bytes(SECRET_RANDOM_BYTES)).toString('base64url');
+  const key: ApiKey = {
+    id: newId('key', nowMs, ctx.random.bytes(16)), merchantId, name, secretHash: hashSecret(secret),
+    createdAt: rfc3339(nowMs), revokedAt: null,
+  };
+  await ctx.store.keys.create(key);
+  await ctx.writer.append({ records: [draft(caller, 'key.created', key.id, 'success', { merchantId, name })] });
+  return { key, secret };
+}
+
+export async function revokeApiKey(ctx: AppContext, caller: Caller, id: string): Promise<ApiKey> {
+  const key = await ctx.store.keys.revoke(id, rfc3339(ctx.clock.now()));
+  if (!key) throw new PaylogError('resource_missing', { param: 'id', message: `No such API key: '${id}'.` });
+  await ctx.writer.append({ records: [draft(caller, 'key.revoked', key.id, 'success', { merchantId: key.merchantId })] });
+  return key;
+}
+
+export type AuthResult =
+  | { ok: true; key: ApiKey }
+  | { ok: false; code: 'api_key_missing' | 'api_key_invalid' | 'api_key_revoked'; keyId: string | null };
+
+/** Checks an Authorization header value. Never echoes or records the secret. */
+export async function authenticate(ctx: AppContext, header: string | undefined): Promise<AuthResult> {
+  if (header === undefined || header === '') return { ok: false, code: 'api_key_missing', keyId: null };
+  const match = /^Bearer (\S+)$/.exec(header);
+  const secret = match?.[1];
+  if (!secret || !SECRET_PATTERN.test(secret)) return { ok: false, code: 'api_key_invalid', keyId: null };
+  const key = await ctx.store.keys.findByHash(hashSecret(secret));
+  if (!key) return { ok: false, code: 'api_key_invalid', keyId: null };
+  if (key.revokedAt !== null) return { ok: false, code: 'api_key_revoked', keyId: key.id };
+  return { ok: true, key };
+}

@@ -1,0 +1,173 @@
+import type { AuditRecord, JsonObject, RecordDraft } from '../core/audit-record.js';
+import { isExpired, luhnValid, maskCard } from '../core/card.js';
+import { PaylogError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { type Payment, type PaymentOutcome, type PaymentRequest, applyOutcome, recordCard } from '../core/payment.js';
+import { rfc3339 } from '../core/time.js';
+import { type AttemptReport, type ChargeOutcome, chargeWithRetries } from './charge-with-retries.js';
+import type { ApiResponse, AppContext, Caller } from './context.js';
+import { claimIdempotencyKey } from './idempotency.js';
+import { withAuditPointer } from './journal-writer.js';
+import { paymentResponse } from './payment-response.js';
+import { draft } from './records.js';
+import { validatePayment } from './validate-payment.js';
+
+/** Seconds a client should wait before retrying a payment that failed as gateway_unavailable. */
+export const GATEWAY_RETRY_AFTER_S = 30;
+
+/**
+ * POST /v1/payments: validate, claim the idempotency key, make `payment.received`
+ * durable, charge through the gateway with retries, and make the outcome durable
+ * before answering.
+ */
+export async function createPayment(
+  ctx: AppContext,
+  caller: Caller,
+  input: PaymentRequest,
+  idempotencyKey: string | undefined,
+): Promise<ApiResponse> {
+  const request = validatePayment(input);
+  if (idempotencyKey === undefined) return runPayment(ctx, caller, request, undefined);
+
+  const claim = await claimIdempotencyKey(ctx, caller, input, idempotencyKey);
+  if (claim.response) return claim.response;
+  try {
+    return await runPayment(ctx, caller, request, idempotencyKey);
+  } catch (err) {
+    // Frees the key only if no transaction was created (release is a no-op otherwise).
+    await ctx.store.idempotency.release(caller.merchantId, idempotencyKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function runPayment(
+  ctx: AppContext,
+  caller: Caller,
+  request: PaymentRequest,
+  idempotencyKey: string | undefined,
+): Promise<ApiResponse> {
+  const nowMs = ctx.clock.now();
+  const now = rfc3339(nowMs);
+  const card = request.paymentMethod.card;
+  const masked = maskCard(card, ctx.fingerprintKey);
+  const id = newId('txn', nowMs, ctx.random.bytes(16));
+  const requestId = caller.origin.requestId ?? '';
+  const received: Payment = {
+    id, object: 'payment', status: 'processing',
+    amount: request.amount, currency: request.currency, merchantId: caller.merchantId,
+    card: masked, attempts: 0, declineCode: null, failureCode: null,
+    description: request.description ?? null, merchantReference: request.merchantReference ?? null,
+    metadata: request.metadata ?? {}, createdAt: now, updatedAt: now, audit: null,
+  };
+  const summary: JsonObject = { merchantId: caller.merchantId, amount: request.amount, currency: request.currency, card: recordCard(masked) };
+  const receivedData: JsonObject = {
+    ...summary,
+    card: { ...recordCard(masked), expMonth: masked.expMonth, expYear: masked.expYear, fingerprint: masked.fingerprint },
+    merchantReference: request.merchantReference ?? null,
+    idempotencyKey: idempotencyKey ?? null,
+  };
+  const receivedRecord = draft(caller, 'payment.received', id, 'success', receivedData);
+
+  // Cards that cannot be charged are declined here, without a gateway call.
+  const refusal = !luhnValid(card.number) ? 'incorrect_number' : isExpired(card.expMonth, card.expYear, new Date(nowMs)) ? 'expired_card' : null;
+  if (refusal) {
+    const outcome: PaymentOutcome = { status: 'declined', failureCode: refusal, declineCode: refusal };
+    const payment = applyOutcome(received, outcome, 0, now);
+    return finish(ctx, caller, [receivedRecord], payment, summary, idempotencyKey, requestId);
+  }
+
+  const [receivedSealed] = await ctx.writer.append({
+    records: [receivedRecord],
+    payment: received,
+    ...(idempotencyKey !== undefined && { idempotency: { merchantId: caller.merchantId, key: idempotencyKey, paymentId: id } }),
+  });
+
+  const attemptWrites: Promise<unknown>[] = [];
+  const onAttempt = (report: AttemptReport): void => {
+    const write = ctx.writer.append({
+      records: [draft(caller, 'payment.attempted', id, attemptOutcome(report), attemptData(report), report.code)],
+    });
+    write.catch(() => undefined); // awaited below with the outcome
+    attemptWrites.push(write);
+  };
+  const charged = await chargeWithRetries(
+    { gateway: ctx.gateway, clock: ctx.clock, random: ctx.random },
+    { gatewayKey: id, amount: request.amount, currency: request.currency, card },
+    ctx.settings.retry,
+    onAttempt,
+  );
+  const payment = applyOutcome(
+    { ...received, audit: receivedSealed ? withAuditPointer(received, [receivedSealed]).audit : null },
+    toPaymentOutcome(charged),
+    charged.attempts,
+    rfc3339(ctx.clock.now()),
+  );
+  try {
+    await Promise.all(attemptWrites);
+    return await finish(ctx, caller, [], payment, summary, idempotencyKey, requestId);
+  } catch (err) {
+    throw new PaylogError('internal_error', {
+      cause: err,
+      message: `The outcome of payment ${id} could not be recorded. It stays processing and will be reconciled; retry with the same Idempotency-Key, or read it by ID, to see its final state.`,
+    });
+  }
+}
+
+/** Appends the outcome record with the payment and the stored idempotent response, then answers. */
+async function finish(
+  ctx: AppContext,
+  caller: Caller,
+  before: RecordDraft[],
+  payment: Payment,
+  summary: JsonObject,
+  idempotencyKey: string | undefined,
+  requestId: string,
+): Promise<ApiResponse> {
+  const outcomeRecord = draft(caller, `payment.${payment.status}`, payment.id, outcomeOf(payment), {
+    ...summary,
+    status: payment.status,
+    attempts: payment.attempts,
+    declineCode: payment.declineCode,
+    failureCode: payment.failureCode,
+  }, payment.failureCode);
+  const records = [...before, outcomeRecord];
+  const render = (sealed: AuditRecord[]): ApiResponse =>
+    paymentResponse(withAuditPointer(payment, sealed), requestId, GATEWAY_RETRY_AFTER_S);
+  const sealed = await ctx.writer.append({
+    records,
+    payment,
+    // The stored response carries the same audit pointer as the live one, so it is rendered once sealed.
+    ...(idempotencyKey !== undefined && {
+      idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: idempotencyKey, paymentId: payment.id, response: render(own) }),
+    }),
+  });
+  return render(sealed);
+}
+
+function toPaymentOutcome(charged: ChargeOutcome): PaymentOutcome {
+  switch (charged.kind) {
+    case 'approved': return { status: 'succeeded' };
+    case 'declined': return { status: 'declined', failureCode: charged.code, declineCode: charged.declineCode ?? charged.code };
+    case 'unavailable': return { status: 'failed', failureCode: 'gateway_unavailable' };
+    case 'unknown': return { status: 'processing' };
+  }
+}
+
+function outcomeOf(payment: Payment): 'success' | 'failure' | 'unknown' {
+  if (payment.status === 'succeeded') return 'success';
+  if (payment.status === 'processing') return 'unknown';
+  return 'failure';
+}
+
+function attemptOutcome(report: AttemptReport): 'success' | 'failure' | 'unknown' {
+  if (report.result === 'approved') return 'success';
+  if (report.result === 'timeout' || report.result === 'malformed') return 'unknown';
+  return 'failure';
+}
+
+function attemptData(report: AttemptReport): JsonObject {
+  return {
+    attempt: report.attempt, result: report.result, httpStatus: report.httpStatus,
+    latencyMs: report.latencyMs, retryAfterMs: report.retryAfterMs, declineCode: report.declineCode,
+  };
+}

@@ -1,0 +1,67 @@
+import { PaylogError } from '../core/errors.js';
+import type { PaymentRequest } from '../core/payment.js';
+import { rfc3339 } from '../core/time.js';
+import type { ApiResponse, AppContext, Caller } from './context.js';
+import { withAuditPointer } from './journal-writer.js';
+import { paymentResponse } from './payment-response.js';
+import { draft } from './records.js';
+import { requestFingerprint } from './request-fingerprint.js';
+
+/** Seconds a client should wait before retrying a key that is still in flight. */
+export const IN_FLIGHT_RETRY_AFTER_S = 1;
+export const IDEMPOTENCY_TTL_MIN_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Claims an Idempotency-Key for this request. Returns a response when the request must
+ * not run again (a replay, or a payment recovered from a crashed request); throws the
+ * 409 / 422 idempotency errors; returns `{}` when the caller owns the key and proceeds.
+ */
+export async function claimIdempotencyKey(
+  ctx: AppContext,
+  caller: Caller,
+  body: PaymentRequest,
+  key: string,
+): Promise<{ response?: ApiResponse }> {
+  const nowMs = ctx.clock.now();
+  const claim = await ctx.store.idempotency.claim({
+    merchantId: caller.merchantId,
+    key,
+    fingerprint: requestFingerprint(ctx.fingerprintKey, body),
+    now: rfc3339(nowMs),
+    leaseExpiresAt: rfc3339(nowMs + ctx.settings.idempotencyLeaseMs),
+    expiresAt: rfc3339(nowMs + Math.max(ctx.settings.idempotencyTtlMs, IDEMPOTENCY_TTL_MIN_MS)),
+  });
+  const data = { idempotencyKey: key };
+  switch (claim.kind) {
+    case 'claimed':
+      return {};
+    case 'completed': {
+      await ctx.writer.append({ records: [draft(caller, 'idempotency.replayed', claim.paymentId, 'success', data)] });
+      return { response: { ...claim.response, headers: { ...claim.response.headers, 'Idempotent-Replayed': 'true' } } };
+    }
+    case 'in_flight':
+      await ctx.writer.append({ records: [draft(caller, 'idempotency.conflict', null, 'failure', data, 'idempotency_key_in_use')] });
+      throw new PaylogError('idempotency_key_in_use', { retryAfterS: IN_FLIGHT_RETRY_AFTER_S });
+    case 'mismatch':
+      await ctx.writer.append({ records: [draft(caller, 'idempotency.conflict', null, 'failure', data, 'idempotency_key_reused')] });
+      throw new PaylogError('idempotency_key_reused', { param: 'Idempotency-Key' });
+    case 'recovered':
+      return { response: await answerRecovered(ctx, caller, key, claim.paymentId) };
+  }
+}
+
+/**
+ * An earlier request with this key created a payment and then died before answering.
+ * The payment is answered as it stands (usually processing, until reconciled) and that
+ * answer is stored, so the key never creates a second transaction.
+ */
+async function answerRecovered(ctx: AppContext, caller: Caller, key: string, paymentId: string): Promise<ApiResponse> {
+  const payment = await ctx.store.payments.get(caller.merchantId, paymentId);
+  if (!payment) throw new PaylogError('internal_error', { message: `Payment ${paymentId} of this Idempotency-Key is missing.` });
+  const requestId = caller.origin.requestId ?? '';
+  const sealed = await ctx.writer.append({
+    records: [draft(caller, 'idempotency.replayed', paymentId, 'success', { idempotencyKey: key, recovered: true }, 'recovered_after_crash')],
+    idempotency: { merchantId: caller.merchantId, key, paymentId, response: paymentResponse(payment, requestId, 30) },
+  });
+  return paymentResponse(payment.audit ? payment : withAuditPointer(payment, sealed), requestId, 30);
+}

@@ -1,0 +1,27 @@
+import type { AuditRecord } from '../core/audit-record.js';
+import type { Location } from '../core/chain-verifier.js';
+import type { JournalStore } from '../ports/journal-store.js';
+
+/** Records read per store round trip when walking a whole journal. */
+export const READ_PAGE_RECORDS = 5_000;
+
+export interface SourcedRecord {
+  value: unknown;
+  at: Location;
+}
+
+/** Every stream of a store, each in seq order, a page at a time (memory stays bounded). */
+export async function* storeRecords(journal: JournalStore, since?: string): AsyncGenerator<SourcedRecord> {
+  for (const stream of await journal.listStreams()) {
+    let from = 1;
+    for (;;) {
+      const page: AuditRecord[] = await journal.readStream(stream.id, from, READ_PAGE_RECORDS);
+      for (const record of page) {
+        if (since === undefined || record.ts >= since) yield { value: record, at: { stream: stream.id } };
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < READ_PAGE_RECORDS) break;
+      from = last.seq + 1;
+    }
+  }
+}

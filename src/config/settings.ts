@@ -1,0 +1,46 @@
+/** One configurable setting: its flag, its environment variable, its default and its parser. */
+export interface Setting<T> {
+  flag: string;
+  env: string;
+  description: string;
+  default: T | ((partial: Record<string, unknown>) => T);
+  parse: (raw: string) => T;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A parse failure says what was expected; the loader adds which setting it was. */
+export class InvalidValue extends Error {}
+
+export function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new InvalidValue(`must be a whole number from ${min} to ${max}`);
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidValue(`must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+}
+
+export function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T => {
+    if (!(values as string[]).includes(raw)) throw new InvalidValue(`must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+}
+
+export function nonEmpty(raw: string): string {
+  if (raw.trim() === '') throw new InvalidValue('must not be empty');
+  return raw;
+}
+
+export function pattern(re: RegExp, what: string) {
+  return (raw: string): string => {
+    if (!re.test(raw)) throw new InvalidValue(`must be ${what}`);
+    return raw;
+  };
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { createApiKey } from '../../../app/api-keys.js';
+import { startServices } from '../../../compose/services.js';
+import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
+import { table } from './keys.js';
+
+/** One payment per outcome of the simulated gateway (SPEC §2). */
+export const DEMO_CARDS: { label: string; number: string; cvc?: string }[] = [
+  { label: 'approved (visa)', number: '4242424242424242' },
+  { label: 'approved (amex)', number: '378282246310005', cvc: '1234' },
+  { label: 'declined: generic', number: '4000000000000002' },
+  { label: 'declined: insufficient funds', number: '4000000000009995' },
+  { label: 'declined: lost card', number: '4000000000009987' },
+  { label: 'declined: stolen card', number: '4000000000009979' },
+  { label: 'declined: expired card', number: '4000000000000069' },
+  { label: 'declined: incorrect cvc', number: '4000000000000127' },
+  { label: 'declined: processing error', number: '4000000000000119' },
+  { label: 'declined: fraudulent', number: '4100000000000019' },
+  { label: 'fails Luhn (never sent)', number: '4242424242424241' },
+  { label: 'gateway 503 once, then approved', number: '4000000005030004' },
+  { label: 'gateway 429 once, then approved', number: '4000000004290005' },
+  { label: 'gateway 500 once, then approved', number: '4000000005000007' },
+  { label: 'gateway down', number: '4000000005039997' },
+  { label: 'slow approval, retried', number: '4000000004080000' },
+  { label: 'gateway never answers', number: '4000000004089993' },
+  { label: 'malformed gateway reply', number: '4000000005020005' },
+];
+
+export function registerDemo(program: Command, setCode: (code: number) => void): void {
+  withSettings(program.command('demo').description('send one sample payment per outcome to a running server and print the results'), STORE_FLAGS)
+    .option('--url <url>', 'the server [PAYLOG_URL]', process.env.PAYLOG_URL ?? 'http://127.0.0.1:3000')
+    .option('--key <secret>', 'an API secret key; without one, a key for merchant "demo" is created in the local store [PAYLOG_API_KEY]', process.env.PAYLOG_API_KEY)
+    .action(async (opts: Record<string, unknown>) => {
+      const url = String(opts.url).replace(/\/$/, '');
+      const secret = typeof opts.key === 'string' ? opts.key : await demoKey(opts);
+      const year = new Date().getUTCFullYear() + 3;
+      const rows: string[][] = [];
+      let unexpected = 0;
+      for (const card of DEMO_CARDS) {
+        const response = await fetch(`${url}/v1/payments`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, 'idempotency-key': `demo-${randomUUID()}` },
+          body: JSON.stringify({
+            amount: 1099, currency: 'usd', description: `paylog demo: ${card.label}`,
+            paymentMethod: { type: 'card', card: { number: card.number, expMonth: 12, expYear: year, cvc: card.cvc ?? '123' } },
+          }),
+        });
+        const body = (await response.json()) as { id?: string; status?: string; attempts?: number; error?: { code?: string; declineCode?: string; payment?: { id: string; status: string; attempts: number } } };
+        const payment = body.error?.payment ?? body;
+        if (response.status >= 500 && response.status !== 503) unexpected++;
+        rows.push([card.label, `…${card.number.slice(-4)}`, String(response.status), payment.status ?? '-', String(payment.attempts ?? '-'),
+          [body.error?.code, body.error?.declineCode].filter(Boolean).join(' / ') || '-', payment.id ?? '-']);
+      }
+      process.stdout.write(table(['CASE', 'CARD', 'HTTP', 'STATUS', 'ATTEMPTS', 'ERROR', 'PAYMENT'], rows));
+      if (unexpected > 0) setCode(1);
+    });
+}
+
+async function demoKey(opts: Record<string, unknown>): Promise<string> {
+  const services = await startServices(configFrom(opts), { role: 'cli' });
+  try {
+    const { key, secret } = await createApiKey(services.ctx, services.system, 'demo', 'paylog demo');
+    process.stderr.write(`Created API key ${key.id} for merchant "demo" in the local store.\n`);
+    return secret;
+  } finally {
+    await services.close();
+  }
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { createApiKey, revokeApiKey } from '../../../app/api-keys.js';
+import { openStore } from '../../../compose/open-store.js';
+import { startServices } from '../../../compose/services.js';
+import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('manage API keys');
+
+  withSettings(keys.command('create').description('create an API key; prints its secret once, alone on the last line'), STORE_FLAGS)
+    .requiredOption('--merchant <id>', 'the merchant the key belongs to')
+    .option('--name <name>', 'a label for the key')
+    .action(async (opts: Record<string, unknown>) => {
+      const services = await startServices(configFrom(opts), { role: 'cli' });
+      try {
+        const { key, secret } = await createApiKey(services.ctx, services.system, String(opts.merchant), typeof opts.name === 'string' ? opts.name : null);
+        process.stderr.write(`Created ${key.id} for merchant ${key.merchantId}. The secret is shown once; store it now:\n`);
+        process.stdout.write(`${secret}\n`);
+      } finally {
+        await services.close();
+      }
+    });
+
+  withSettings(keys.command('list').description('list API keys (never their secrets)'), STORE_FLAGS)
+    .option('--json', 'print JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const store = await openStore(configFrom(opts));
+      try {
+        const all = await store.keys.list();
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(all.map(({ secretHash: _s, ...k }) => k), null, 2)}\n`);
+          return;
+        }
+        const rows = all.map((k) => [k.id, k.merchantId, k.name ?? '', k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : 'active']);
+        process.stdout.write(table(['ID', 'MERCHANT', 'NAME', 'CREATED', 'STATUS'], rows));
+      } finally {
+        await store.close();
+      }
+    });
+
+  withSettings(keys.command('revoke').description('revoke an API key').argument('<keyId>'), STORE_FLAGS)
+    .action(async (keyId: string, opts: Record<string, unknown>) => {
+      const services = await startServices(configFrom(opts), { role: 'cli' });
+      try {
+        const key = await revokeApiKey(services.ctx, services.system, keyId);
+        process.stdout.write(`Revoked ${key.id} (merchant ${key.merchantId}) at ${key.revokedAt}\n`);
+      } finally {
+        await services.close();
+      }
+    });
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}

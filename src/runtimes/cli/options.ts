@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { type Config, SETTINGS, loadConfig } from '../../config/config.js';
+
+/** Adds a flag for every setting (each also has its PAYLOG_… variable). */
+export function withSettings(command: Command, only?: string[]): Command {
+  const seen = new Set<string>();
+  for (const setting of Object.values(SETTINGS)) {
+    if (seen.has(setting.flag) || (only && !only.includes(setting.flag))) continue;
+    seen.add(setting.flag);
+    command.option(`--${setting.flag} <value>`, `${setting.description} [${setting.env}]`);
+  }
+  return command;
+}
+
+/** Commander camel-cases flags; the config reads them by flag name. */
+export function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
+  const flags: Record<string, string | undefined> = {};
+  for (const setting of Object.values(SETTINGS)) {
+    const value = opts[camel(setting.flag)];
+    if (typeof value === 'string') flags[setting.flag] = value;
+  }
+  return loadConfig(flags, env);
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** The flags of commands that only need to find the store. */
+export const STORE_FLAGS = ['store', 'data-dir', 'journal', 'log-level'];

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../app/context.js';
+import { draft } from '../../app/records.js';
+import { PaylogError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { callerOf } from './caller.js';
+import { toPaylogError } from './error-mapping.js';
+import { registerAuth } from './auth.js';
+import { sendError } from './render-error.js';
+import { registerDocs } from './routes/docs.js';
+import { registerHealth } from './routes/health.js';
+import { registerPayments } from './routes/payments.js';
+import { ErrorSchema, PaymentSchema } from './schemas.js';
+
+/** SPEC §1: request bodies are at most 16 KiB. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+/** Statuses whose requests are recorded as request.rejected. */
+const REJECTED_STATUSES = new Set([400, 413, 415]);
+
+export interface HttpAppOptions {
+  ctx: AppContext;
+  /** Requests per second per API key; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  logger: FastifyServerOptions['logger'];
+}
+
+/** Builds the HTTP API without listening: the server, the Lambda handler and tests all use it. */
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const { ctx } = options;
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => newId('req', Date.now(), randomBytes(16)),
+    // Fastify's defaults strip unknown fields and coerce "10" to 10; the contract is to reject both.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('apiKey', null);
+  app.addSchema(PaymentSchema);
+  app.addSchema(ErrorSchema);
+
+  // Only JSON bodies: without a text/plain parser such bodies are a 415, not a confusing 400.
+  app.removeContentTypeParser(['text/plain']);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Request-Id', request.id);
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const error = toPaylogError(err);
+    if (error.status >= 500) request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
+    if (REJECTED_STATUSES.has(error.status) && request.apiKey) {
+      const record = draft(callerOf(request), 'request.rejected', null, 'failure', {
+        method: request.method, route: request.routeOptions.url ?? null, status: error.status, code: error.code, param: error.param ?? null,
+      }, error.code);
+      await ctx.writer.append({ records: [record] }).catch((appendErr: unknown) => request.log.error({ err: appendErr }, 'could not record rejected request'));
+    }
+    return sendError(request, reply, error);
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(request, reply, new PaylogError('resource_missing', { message: `Unrecognized request URL (${request.method}: ${request.url.split('?')[0]}).` })),
+  );
+
+  if (options.rateLimitPerSecond > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      hook: 'preParsing',
+      max: options.rateLimitPerSecond,
+      timeWindow: 1000,
+      keyGenerator: (request) => request.apiKey?.id ?? request.ip,
+      addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+      errorResponseBuilder: (_request, context) => new PaylogError('rate_limited', { retryAfterS: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+    });
+  }
+
+  await registerDocs(app);
+  registerHealth(app, ctx);
+  await app.register(async (v1) => {
+    registerAuth(v1, ctx);
+    registerPayments(v1, ctx, options.rateLimitPerSecond);
+  });
+  return app;
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../../app/context.js';
+import { createPayment } from '../../../app/create-payment.js';
+import { getPayment, listPayments, paymentEvents } from '../../../app/read-payments.js';
+import { validateIdempotencyKey } from '../../../app/validate-payment.js';
+import { PaylogError } from '../../../core/errors.js';
+import type { PaymentRequest } from '../../../core/payment.js';
+import { callerOf } from '../caller.js';
+import { EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody } from '../schemas.js';
+
+const paymentOrError = {
+  201: { $ref: 'Payment#' }, 202: { $ref: 'Payment#' },
+  '4xx': { $ref: 'Error#' }, '5xx': { $ref: 'Error#' },
+};
+const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
+
+export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLimitPerSecond: number): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  // With rate limiting off the plugin is not registered and this config is ignored.
+  const config = { rateLimit: { max: Math.max(1, rateLimitPerSecond), timeWindow: 1000 } };
+
+  app.post('/v1/payments', {
+    config,
+    schema: {
+      summary: 'Create a payment',
+      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' }, traceparent: { type: 'string' } } },
+      body: PaymentRequestBody,
+      response: paymentOrError,
+    },
+    preParsing: async (request) => {
+      if (!JSON_CONTENT_TYPE.test(request.headers['content-type'] ?? '')) throw new PaylogError('unsupported_media_type');
+    },
+  }, async (request, reply) => {
+    const key = request.headers['idempotency-key'];
+    if (Array.isArray(key)) throw new PaylogError('idempotency_key_invalid', { param: 'Idempotency-Key' });
+    if (key !== undefined) validateIdempotencyKey(key);
+    const response = await createPayment(ctx, callerOf(request), request.body as PaymentRequest, key);
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  });
+
+  app.get('/v1/payments', {
+    config,
+    schema: { summary: 'List payments, newest first', querystring: ListQuery, response: { 200: PaymentListSchema, '4xx': { $ref: 'Error#' } } },
+  }, async (request) => {
+    const { limit, startingAfter, status } = request.query;
+    const parsedLimit = limit === undefined ? undefined : Number(limit);
+    if (parsedLimit !== undefined && (parsedLimit < 1 || parsedLimit > 100)) {
+      throw new PaylogError('parameter_invalid', { param: 'limit', message: '"limit" must be from 1 to 100.' });
+    }
+    return listPayments(ctx, request.apiKey?.merchantId ?? '', {
+      ...(parsedLimit !== undefined && { limit: parsedLimit }),
+      ...(startingAfter !== undefined && { startingAfter }),
+      ...(status !== undefined && { status }),
+    });
+  });
+
+  app.get('/v1/payments/:id', {
+    config,
+    schema: { summary: 'Read a payment', params: IdParams, response: { 200: { $ref: 'Payment#' }, '4xx': { $ref: 'Error#' } } },
+  }, async (request) => getPayment(ctx, request.apiKey?.merchantId ?? '', request.params.id));
+
+  app.get('/v1/payments/:id/events', {
+    config,
+    schema: { summary: "A payment's audit records, in order, with their hashes", params: IdParams, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } } },
+  }, async (request) => ({ data: await paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id) }));
+}

@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox';
+import { AMOUNT_MAX, AMOUNT_MIN } from '../../core/money.js';
+import { ERROR_TYPES } from '../../core/errors.js';
+import { RECORD_TYPES } from '../../core/audit-record.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const CardInput = Type.Object({
+  number: Type.String({ pattern: '^[0-9]{12,19}$', description: '12–19 digits, no spaces' }),
+  expMonth: Type.Integer({ minimum: 1, maximum: 12 }),
+  expYear: Type.Integer({ minimum: 1000, maximum: 9999 }),
+  cvc: Type.String({ pattern: '^[0-9]{3,4}$', description: '3 digits, 4 for American Express' }),
+}, { additionalProperties: false });
+
+export const PaymentRequestBody = Type.Object({
+  amount: Type.Integer({ minimum: AMOUNT_MIN, maximum: AMOUNT_MAX, description: 'in the currency’s minor unit' }),
+  currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code, any case' }),
+  paymentMethod: Type.Object({ type: Type.Literal('card'), card: CardInput }, { additionalProperties: false }),
+  description: Type.Optional(Type.String({ maxLength: 500 })),
+  merchantReference: Type.Optional(Type.String({ maxLength: 128 })),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
+    maxProperties: 50, propertyNames: { minLength: 1, maxLength: 40 },
+  })),
+}, { additionalProperties: false });
+
+export const MaskedCardSchema = Type.Object({
+  brand: Type.String(), bin: Type.String(), last4: Type.String(),
+  expMonth: Type.Integer(), expYear: Type.Integer(), fingerprint: Type.String(),
+});
+
+export const AuditPointerSchema = Type.Object({ stream: Type.String(), seq: Type.Integer(), hash: Type.String() });
+
+export const PaymentSchema = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('payment'),
+  status: Type.Union([Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('declined'), Type.Literal('failed')]),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  merchantId: Type.String(),
+  card: MaskedCardSchema,
+  attempts: Type.Integer(),
+  declineCode: Nullable(Type.String()),
+  failureCode: Nullable(Type.String()),
+  description: Nullable(Type.String()),
+  merchantReference: Nullable(Type.String()),
+  metadata: Type.Record(Type.String(), Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  audit: Type.Union([AuditPointerSchema, Type.Null()]),
+}, { $id: 'Payment' });
+
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    type: Type.Union(ERROR_TYPES.map((t) => Type.Literal(t))),
+    code: Type.String(),
+    declineCode: Type.Optional(Type.String()),
+    message: Type.String(),
+    param: Type.Optional(Type.String()),
+    requestId: Type.String(),
+    payment: Type.Optional(Type.Ref('Payment')),
+  }),
+}, { $id: 'Error' });
+
+export const PaymentListSchema = Type.Object({ data: Type.Array(Type.Ref('Payment')), hasMore: Type.Boolean() });
+
+export const ListQuery = Type.Object({
+  // Query values arrive as strings and type coercion is off (it would also coerce bodies), so limit is checked by hand.
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–100, default 10' })),
+  startingAfter: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(Type.Union([Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('declined'), Type.Literal('failed')])),
+}, { additionalProperties: false });
+
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const RecordSchema = Type.Object({
+  v: Type.Literal(1), journal: Type.String(), stream: Type.String(), seq: Type.Integer(), prev: Type.String(), ts: Type.String(),
+  type: Type.Union(RECORD_TYPES.map((t) => Type.Literal(t))), actor: Type.String(),
+  origin: Type.Object({ requestId: Nullable(Type.String()), traceId: Nullable(Type.String()), ip: Nullable(Type.String()) }),
+  resource: Nullable(Type.String()), outcome: Type.String(), reason: Nullable(Type.String()),
+  data: Type.Record(Type.String(), Type.Unknown()), hash: Type.String(),
+});
+
+export const EventListSchema = Type.Object({ data: Type.Array(RecordSchema) });

@@ -1,0 +1,19 @@
+import type { StoreFactory } from './fixtures.js';
+import { idempotencyContract } from './idempotency.contract.js';
+import { journalContract } from './journal.contract.js';
+import { keysContract } from './keys.contract.js';
+import { ledgerContract } from './ledger.contract.js';
+import { lifecycleContract } from './lifecycle.contract.js';
+import { paymentsContract } from './payments.contract.js';
+
+export type { StoreFactory } from './fixtures.js';
+
+/** Every port's contract; each backend's test file calls this with its own factory. */
+export function storeContracts(factory: StoreFactory): void {
+  journalContract(factory);
+  paymentsContract(factory);
+  idempotencyContract(factory);
+  keysContract(factory);
+  ledgerContract(factory);
+  lifecycleContract(factory);
+}

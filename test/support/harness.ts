@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApiKey } from '../../src/app/api-keys.js';
+import { type Services, startServices } from '../../src/compose/services.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { buildHttpApp } from '../../src/runtimes/http/app.js';
+
+/** Settings that keep the retry paths fast in tests: timeouts of tens of milliseconds. */
+export const FAST_GATEWAY_ENV = {
+  PAYLOG_GATEWAY_LATENCY_MS: '0',
+  PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '60',
+  PAYLOG_GATEWAY_MAX_ATTEMPTS: '3',
+  PAYLOG_GATEWAY_BUDGET_MS: '1000',
+  PAYLOG_GATEWAY_BACKOFF_BASE_MS: '1',
+  PAYLOG_GATEWAY_BACKOFF_MAX_MS: '5',
+  PAYLOG_IDEMPOTENCY_LEASE_MS: '5000',
+  PAYLOG_LOG_LEVEL: 'silent',
+};
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  dataDir: string;
+  /** Creates an API key for a merchant and returns its secret. */
+  keyFor(merchantId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'paylog-test-'));
+  const config = loadConfig({}, { PAYLOG_STORE: 'memory:', PAYLOG_DATA_DIR: dataDir, PAYLOG_RATE_LIMIT: '0', ...FAST_GATEWAY_ENV, ...env });
+  const services = await startServices(config, { role: 'test' });
+  const app = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: config.rateLimitPerSecond, logger: false });
+  await app.ready();
+  return {
+    app, services, config, dataDir,
+    async keyFor(merchantId) {
+      return (await createApiKey(services.ctx, services.system, merchantId, null)).secret;
+    },
+    async close() {
+      await app.close();
+      await services.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const FUTURE_YEAR = new Date().getUTCFullYear() + 4;
+
+export function paymentBody(number = '4242424242424242', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    amount: 1099,
+    currency: 'usd',
+    paymentMethod: { type: 'card', card: { number, expMonth: 12, expYear: FUTURE_YEAR, cvc: number.startsWith('3') && number.length === 15 ? '1234' : '123' } },
+    description: 'Order 1234',
+    merchantReference: 'order_1234',
+    metadata: { cart: 'c_9' },
+    ...overrides,
+  };
+}

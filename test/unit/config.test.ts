@@ -1,0 +1,234 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SETTINGS, loadConfig } from '../../src/config/config.js';
+import { ConfigError, InvalidValue, integer, nonEmpty, oneOf, pattern } from '../../src/config/settings.js';
+import { parseStoreUrl, redactStoreUrl } from '../../src/config/store-url.js';
+
+const GOOD_KEY = Buffer.alloc(32, 9).toString('base64');
+
+/** Runs loadConfig expecting a ConfigError, and returns it. */
+function configError(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(flags, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function expectOneLine(message: string, startsWith: string): void {
+  expect(message.startsWith(startsWith), message).toBe(true);
+  expect(message).not.toMatch(/[\r\n]/);
+}
+
+describe('loadConfig defaults', () => {
+  const config = loadConfig({}, {});
+
+  it('listens on 127.0.0.1:3000', () => {
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+  });
+
+  it('stores in sqlite:data/paylog.db under the data dir', () => {
+    expect(config.dataDir).toBe('./data');
+    expect(config.storeUrl).toBe(`sqlite:${join('data', 'paylog.db')}`);
+    expect(config.store).toEqual({ kind: 'sqlite', path: join('data', 'paylog.db') });
+  });
+
+  it('puts the default store in a configured data dir', () => {
+    const custom = loadConfig({}, { PAYLOG_DATA_DIR: '/var/lib/paylog' });
+    expect(custom.storeUrl).toBe('sqlite:/var/lib/paylog/paylog.db');
+    expect(custom.store).toEqual({ kind: 'sqlite', path: '/var/lib/paylog/paylog.db' });
+  });
+
+  it('has the documented defaults for the rest', () => {
+    expect(config).toMatchObject({
+      logLevel: 'info', journalName: 'paylog-local', rateLimitPerSecond: 1000, gatewayLatencyMs: 5,
+      idempotencyTtlHours: 24, fingerprintKey: null,
+    });
+    expect(config.gatewayBudgetMs).toBeLessThan(29_000);
+    expect(config.idempotencyLeaseMs).toBeGreaterThan(config.gatewayBudgetMs);
+    expect(config.gatewayAttemptTimeoutMs).toBeLessThanOrEqual(config.gatewayBudgetMs);
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    expect(loadConfig({}, { PAYLOG_PORT: '', PAYLOG_HOST: '' })).toMatchObject({ port: 3000, host: '127.0.0.1' });
+  });
+
+  it('gives every setting a PAYLOG_ variable, a flag and a description', () => {
+    for (const [name, setting] of Object.entries(SETTINGS)) {
+      expect(setting.env, name).toMatch(/^PAYLOG_[A-Z0-9_]+$/);
+      expect(setting.flag, name).toMatch(/^[a-z][a-z0-9-]*$/);
+      expect(setting.description, name).not.toBe('');
+    }
+    const envs = Object.values(SETTINGS).map((s) => s.env);
+    expect(new Set(envs).size).toBe(envs.length);
+  });
+});
+
+describe('loadConfig sources', () => {
+  it('reads the environment', () => {
+    const config = loadConfig({}, {
+      PAYLOG_PORT: '8080', PAYLOG_HOST: '0.0.0.0', PAYLOG_LOG_LEVEL: 'debug', PAYLOG_STORE: 'memory:',
+      PAYLOG_RATE_LIMIT: '0', PAYLOG_GATEWAY_LATENCY_MS: '0', PAYLOG_FINGERPRINT_KEY: GOOD_KEY,
+    });
+    expect(config).toMatchObject({
+      port: 8080, host: '0.0.0.0', logLevel: 'debug', storeUrl: 'memory:', store: { kind: 'memory' },
+      rateLimitPerSecond: 0, gatewayLatencyMs: 0, fingerprintKey: GOOD_KEY,
+    });
+  });
+
+  it('lets flags override the environment', () => {
+    const config = loadConfig(
+      { port: '9000', host: '::1', 'log-level': 'warn', store: 'sqlite:/tmp/x.db', 'rate-limit': '5' },
+      { PAYLOG_PORT: '8080', PAYLOG_HOST: '0.0.0.0', PAYLOG_LOG_LEVEL: 'debug', PAYLOG_STORE: 'memory:', PAYLOG_RATE_LIMIT: '0' },
+    );
+    expect(config).toMatchObject({
+      port: 9000, host: '::1', logLevel: 'warn', storeUrl: 'sqlite:/tmp/x.db', store: { kind: 'sqlite', path: '/tmp/x.db' }, rateLimitPerSecond: 5,
+    });
+  });
+
+  it('uses a valid flag even when the environment value is invalid', () => {
+    expect(loadConfig({ port: '9000' }, { PAYLOG_PORT: 'abc' }).port).toBe(9000);
+  });
+
+  it('rejects an explicitly empty flag instead of falling back', () => {
+    expectOneLine(configError({ port: '' }, { PAYLOG_PORT: '8080' }).message, 'PAYLOG_PORT');
+  });
+
+  it('uses the data-dir flag for the default store', () => {
+    expect(loadConfig({ 'data-dir': '/srv/p' }, { PAYLOG_DATA_DIR: '/other' }).storeUrl).toBe('sqlite:/srv/p/paylog.db');
+  });
+
+  it('accepts the bounds of the port', () => {
+    expect(loadConfig({}, { PAYLOG_PORT: '0' }).port).toBe(0);
+    expect(loadConfig({}, { PAYLOG_PORT: '65535' }).port).toBe(65_535);
+  });
+});
+
+describe('loadConfig errors', () => {
+  it.each([
+    ['PAYLOG_PORT', 'abc'],
+    ['PAYLOG_PORT', '70000'],
+    ['PAYLOG_PORT', '-1'],
+    ['PAYLOG_PORT', '30.5'],
+    ['PAYLOG_PORT', '3000\nPAYLOG_HOST=evil'],
+    ['PAYLOG_LOG_LEVEL', 'loud'],
+    ['PAYLOG_LOG_LEVEL', 'INFO'],
+    ['PAYLOG_STORE', 'mysql://x'],
+    ['PAYLOG_STORE', 'sqlite:'],
+    ['PAYLOG_RATE_LIMIT', '-1'],
+    ['PAYLOG_RATE_LIMIT', 'lots'],
+    ['PAYLOG_HOST', '   '],
+    ['PAYLOG_JOURNAL', 'Paylog Local'],
+    ['PAYLOG_GATEWAY_MAX_ATTEMPTS', '0'],
+    ['PAYLOG_GATEWAY_BUDGET_MS', '30000'],
+    ['PAYLOG_IDEMPOTENCY_TTL_HOURS', '1'],
+  ])('%s=%j is a one-line ConfigError naming the variable', (variable, value) => {
+    const error = configError({}, { [variable]: value });
+    expectOneLine(error.message, `${variable} `);
+    expect(error.name).toBe('ConfigError');
+  });
+
+  it('says what was expected and what it got', () => {
+    expect(configError({}, { PAYLOG_PORT: '70000' }).message).toBe('PAYLOG_PORT (--port): must be a whole number from 0 to 65535, got "70000"');
+    expect(configError({}, { PAYLOG_LOG_LEVEL: 'loud' }).message).toBe(
+      'PAYLOG_LOG_LEVEL (--log-level): must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    );
+  });
+
+  it('names the variable when the bad value came from a flag', () => {
+    expectOneLine(configError({ port: 'abc' }, {}).message, 'PAYLOG_PORT (--port)');
+  });
+
+  it('rejects a short fingerprint key without echoing it', () => {
+    for (const key of ['short', Buffer.alloc(31, 1).toString('base64'), 'c2VjcmV0LWtleS12YWx1ZQ==']) {
+      const error = configError({}, { PAYLOG_FINGERPRINT_KEY: key });
+      expectOneLine(error.message, 'PAYLOG_FINGERPRINT_KEY ');
+      expect(error.message).not.toContain(key);
+      expect(error.message).toContain('32 bytes');
+    }
+  });
+
+  it('never echoes a store password', () => {
+    const error = configError({}, { PAYLOG_STORE: 'postgress://paylog:hunter2@db.internal:5432/paylog' });
+    expectOneLine(error.message, 'PAYLOG_STORE ');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).toContain('paylog:***@db.internal');
+  });
+
+  it('cuts a long value short', () => {
+    const error = configError({}, { PAYLOG_LOG_LEVEL: 'x'.repeat(500) });
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('requires the idempotency lease to outlast the gateway budget', () => {
+    const error = configError({}, { PAYLOG_IDEMPOTENCY_LEASE_MS: '5000', PAYLOG_GATEWAY_BUDGET_MS: '10000' });
+    expectOneLine(error.message, 'PAYLOG_IDEMPOTENCY_LEASE_MS ');
+    expect(error.message).toContain('PAYLOG_GATEWAY_BUDGET_MS');
+    // Equal is not enough either: the lease must be strictly longer.
+    expectOneLine(configError({}, { PAYLOG_IDEMPOTENCY_LEASE_MS: '10000', PAYLOG_GATEWAY_BUDGET_MS: '10000' }).message, 'PAYLOG_IDEMPOTENCY_LEASE_MS ');
+    expect(loadConfig({}, { PAYLOG_IDEMPOTENCY_LEASE_MS: '10001', PAYLOG_GATEWAY_BUDGET_MS: '10000' }).idempotencyLeaseMs).toBe(10_001);
+  });
+
+  it('requires one gateway attempt to fit in the budget', () => {
+    const error = configError({}, { PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '5000', PAYLOG_GATEWAY_BUDGET_MS: '4000' });
+    expectOneLine(error.message, 'PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS ');
+    expect(loadConfig({}, { PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '4000', PAYLOG_GATEWAY_BUDGET_MS: '4000' }).gatewayAttemptTimeoutMs).toBe(4000);
+  });
+});
+
+describe('parseStoreUrl', () => {
+  it.each([
+    ['sqlite:./data/paylog.db', { kind: 'sqlite', path: './data/paylog.db' }],
+    ['sqlite:data/paylog.db', { kind: 'sqlite', path: 'data/paylog.db' }],
+    ['sqlite:/var/lib/paylog.db', { kind: 'sqlite', path: '/var/lib/paylog.db' }],
+    ['sqlite:///var/lib/paylog.db', { kind: 'sqlite', path: '/var/lib/paylog.db' }],
+    ['memory:', { kind: 'memory' }],
+    ['postgres://user@host:5432/db', { kind: 'postgres', url: 'postgres://user@host:5432/db' }],
+    ['postgresql://user:pw@host/db', { kind: 'postgres', url: 'postgresql://user:pw@host/db' }],
+    ['dynamodb://paylog_?region=eu-west-1&endpoint=http://localhost:8000', { kind: 'dynamodb', url: 'dynamodb://paylog_?region=eu-west-1&endpoint=http://localhost:8000' }],
+  ])('%s', (raw, expected) => {
+    expect(parseStoreUrl(raw)).toEqual(expected);
+  });
+
+  it.each(['', 'sqlite:', 'mysql://x', 'memory', 'memory:x', 'postgres:host', 'dynamodb:table', './data/paylog.db', 'SQLITE:x.db'])(
+    'rejects %j with an InvalidValue',
+    (raw) => {
+      expect(() => parseStoreUrl(raw)).toThrow(InvalidValue);
+    },
+  );
+});
+
+describe('redactStoreUrl', () => {
+  it('hides a postgres password and keeps the rest', () => {
+    expect(redactStoreUrl('postgres://paylog:s3cr3t@db.example.com:5432/paylog')).toBe('postgres://paylog:***@db.example.com:5432/paylog');
+    expect(redactStoreUrl('postgresql://u:p%40ss@h/db')).toBe('postgresql://u:***@h/db');
+    expect(redactStoreUrl('postgres://paylog:s3cr3t@db/paylog')).not.toContain('s3cr3t');
+  });
+
+  it('leaves URLs without a password alone', () => {
+    for (const raw of ['postgres://paylog@db:5432/paylog', 'sqlite:./data/paylog.db', 'memory:', 'dynamodb://paylog_?region=eu-west-1']) {
+      expect(redactStoreUrl(raw)).toBe(raw);
+    }
+  });
+});
+
+describe('setting parsers', () => {
+  it('integer accepts whole numbers in range only', () => {
+    const parse = integer(1, 10);
+    expect(parse('1')).toBe(1);
+    expect(parse('10')).toBe(10);
+    for (const raw of ['0', '11', '1.0', '1e1', '0x5', '', 'five', '99999999999999999999']) expect(() => parse(raw), raw).toThrow(InvalidValue);
+  });
+
+  it('oneOf, nonEmpty and pattern', () => {
+    expect(oneOf('a', 'b')('b')).toBe('b');
+    expect(() => oneOf('a', 'b')('c')).toThrow('must be one of a, b');
+    expect(nonEmpty('x')).toBe('x');
+    expect(() => nonEmpty(' ')).toThrow(InvalidValue);
+    expect(pattern(/^[a-z]+$/, 'letters')('abc')).toBe('abc');
+    expect(() => pattern(/^[a-z]+$/, 'letters')('ABC')).toThrow('must be letters');
+  });
+});

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/adapters/store/sqlite/connection.js';
+import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
+import { SCHEMA_VERSION } from '../../src/adapters/store/sqlite/schema.js';
+import { type Store, StoreUnavailableError, StreamConflictError } from '../../src/ports/store.js';
+import { StreamBuilder, openStream, payment, streamInfo } from '../contract/fixtures.js';
+
+let dir: string;
+let path: string;
+const opened: Array<{ close(): unknown }> = [];
+
+function open(busyTimeoutMs?: number): Store {
+  const store = openSqliteStore(busyTimeoutMs === undefined ? { path } : { path, busyTimeoutMs });
+  opened.push(store);
+  return store;
+}
+
+function raw(): Database.Database {
+  const db = new Database(path);
+  opened.push(db);
+  return db;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'paylog-sqlite-'));
+  path = join(dir, 'paylog.db');
+});
+
+afterEach(async () => {
+  for (const handle of opened.splice(0)) await handle.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SQLite store', () => {
+  it('refuses UPDATE and DELETE of journal rows, even from another connection', async () => {
+    const store = open();
+    const stream = await openStream(store, 'str_1');
+    const records = stream.many(2);
+    await store.journal.commit([{ records }]);
+
+    const db = raw();
+    expect(() => db.prepare("UPDATE journal SET body = '{}' WHERE seq = 1").run()).toThrow(/journal is append-only/);
+    expect(() => db.prepare('DELETE FROM journal WHERE seq = 2').run()).toThrow(/journal is append-only/);
+    expect(() => db.prepare('DELETE FROM journal').run()).toThrow(/journal is append-only/);
+    expect(await store.journal.readStream('str_1', 1, 10)).toEqual(records);
+  });
+
+  it('opens connections in WAL mode with synchronous FULL, foreign keys and the busy timeout', () => {
+    const db = openDatabase(path, 1_234);
+    opened.push(db);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(1_234);
+    const defaults = openDatabase(path);
+    opened.push(defaults);
+    expect(defaults.pragma('busy_timeout', { simple: true })).toBe(5_000);
+  });
+
+  it('leaves the file in WAL mode', () => {
+    open();
+    expect(raw().pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('keeps everything across close and reopen', async () => {
+    const first = open();
+    const stream = await openStream(first, 'str_1');
+    const paid = payment(1);
+    await first.journal.commit([{ records: [stream.next()] }, stream.paymentUnit(paid)]);
+    await first.keys.create({ id: 'key_1', merchantId: 'acme', name: null, secretHash: 'a'.repeat(64), createdAt: paid.createdAt, revokedAt: null });
+    await first.close();
+
+    const second = open();
+    expect(await second.journal.listStreams()).toEqual([streamInfo('str_1')]);
+    expect(await second.journal.head('str_1')).toEqual(stream.head);
+    expect(await second.payments.get('acme', paid.id)).toEqual(paid);
+    expect(await second.keys.get('key_1')).not.toBeNull();
+  });
+
+  it("lets two stores on one file see each other's writes", async () => {
+    const a = open();
+    const b = open();
+    const stream = await openStream(a, 'str_1');
+    const first = stream.many(2);
+    await a.journal.commit([{ records: first }]);
+    expect(await b.journal.readStream('str_1', 1, 10)).toEqual(first);
+
+    const next = stream.next();
+    await b.journal.commit([{ records: [next] }]);
+    expect(await a.journal.head('str_1')).toEqual({ seq: 3, hash: next.hash });
+    // The continuity check reads the stored head, so a store with a stale view cannot fork the stream.
+    const stale = new StreamBuilder('str_1');
+    stale.many(2);
+    await expect(a.journal.commit([{ records: [stale.next({ data: { fork: true } })] }])).rejects.toBeInstanceOf(StreamConflictError);
+  });
+
+  it('migrates once: reopening, and opening twice at once, leave the schema as it is', async () => {
+    const a = open();
+    const b = open();
+    await a.journal.createStream(streamInfo('str_1'));
+    await a.close();
+    const c = open();
+    expect(raw().pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(await b.journal.listStreams()).toHaveLength(1);
+    expect(await c.journal.listStreams()).toHaveLength(1);
+  });
+
+  it('refuses a file written by a newer schema', () => {
+    open();
+    raw().pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    expect(() => open()).toThrow(/newer/);
+  });
+
+  it('reports a held lock as unavailable after the busy timeout, without SQL in the message', async () => {
+    const store = open(50);
+    const stream = await openStream(store, 'str_1');
+    const locker = raw();
+    locker.exec('BEGIN IMMEDIATE');
+    const failure = await store.journal.commit([{ records: [stream.next()] }]).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as Error).message).toMatch(/SQLITE_BUSY/);
+    expect((failure as Error).message).not.toMatch(/INSERT|SELECT|journal \(/i);
+    locker.exec('COMMIT');
+
+    const retry = new StreamBuilder('str_1').next();
+    await store.journal.commit([{ records: [retry] }]);
+    expect(await store.journal.head('str_1')).toEqual({ seq: 1, hash: retry.hash });
+  });
+
+  it('reports a file that cannot be opened as unavailable', () => {
+    expect(() => openSqliteStore({ path: join(dir, 'missing', 'paylog.db') })).toThrow(StoreUnavailableError);
+  });
+});
