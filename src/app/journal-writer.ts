@@ -1,10 +1,13 @@
 import { type AuditRecord, GENESIS_PREV, type RecordDraft, sealRecord } from '../core/audit-record.js';
+import { checkpointOrigin, signCheckpoint } from '../core/checkpoint.js';
+import { PaylogError } from '../core/errors.js';
+import { MerkleFrontier } from '../core/merkle.js';
+import type { Payment } from '../core/payment.js';
+import type { NoteSigner } from '../core/signed-note.js';
 import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
-import type { CommitUnit, JournalStore } from '../ports/journal-store.js';
-import type { Payment } from '../core/payment.js';
 import type { IdempotencyUpdate } from '../ports/idempotency-store.js';
-import { PaylogError } from '../core/errors.js';
+import type { CommitUnit, JournalStore, StoredCheckpoint } from '../ports/journal-store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -12,16 +15,36 @@ export interface AppendUnit {
   payment?: Payment;
   /** A function is called with the unit's sealed records, so a stored response can point at them. */
   idempotency?: IdempotencyUpdate | ((sealed: AuditRecord[]) => IdempotencyUpdate);
+  /** A checkpoint of another stream, saved with the unit (sealing a crashed writer's stream). */
+  checkpoint?: StoredCheckpoint;
+  /** Append a signed checkpoint of this stream, covering every record before it. */
+  checkpointOwn?: boolean;
+}
+
+export interface CheckpointOptions {
+  /** Current signing key first; during a key rotation also the previous one (double signing). */
+  signers: readonly NoteSigner[];
+  /** A checkpoint is added to the batch that brings the stream this many records past the last one. */
+  everyRecords: number;
+  /** Time-based checkpoints (also when idle) and lease renewals; 0 turns the timer off. */
+  intervalMs: number;
+  /** The lease each renewal grants; another writer may seal the stream once it lapses. */
+  leaseMs: number;
 }
 
 export interface JournalWriterOptions {
   journal: string;
   streamId: string;
   writer: string;
+  /** Actor of the records the writer makes itself (checkpoints). */
+  actor: string;
   /** Records in one group commit; larger batches wait for the next one. */
   batchRecordsMax: number;
   /** Records waiting to be committed before appends are refused (back-pressure). */
   queueRecordsMax: number;
+  checkpoints: CheckpointOptions | null;
+  /** Told when the writer halts itself (sealed by another writer, or its tree disagrees with the store). */
+  onHalt?: (reason: string) => void;
 }
 
 export const DEFAULT_BATCH_RECORDS_MAX = 512;
@@ -33,21 +56,36 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+interface TreeState {
+  seq: number;
+  prev: string;
+  frontier: MerkleFrontier;
+  lastCheckpointSize: number;
+  lastCheckpoint: StoredCheckpoint | null;
+  /** The frontier at the last checkpoint, to replay the store's records onto. */
+  checkpointFrontier: MerkleFrontier;
+}
+
 /**
  * The single writer of one stream. Appends from concurrent requests queue here and
  * are committed together, one store transaction per batch (group commit); every
  * waiter resolves only when its batch is durable, and every waiter of a failed batch
- * is rejected — never a false success.
+ * is rejected — never a false success. The writer keeps the stream's Merkle frontier,
+ * so signing a checkpoint costs one root computation and one signature per checkpoint,
+ * nothing per request.
  */
 export class JournalWriter {
   private readonly queue: Pending[] = [];
   private queuedRecords = 0;
-  private seq = 0;
-  private prev = GENESIS_PREV;
+  private tree: TreeState = {
+    seq: 0, prev: GENESIS_PREV, frontier: new MerkleFrontier(), lastCheckpointSize: 0, lastCheckpoint: null, checkpointFrontier: new MerkleFrontier(),
+  };
   private flushing = false;
   private scheduled = false;
-  private state: 'new' | 'open' | 'stopping' | 'stopped' = 'new';
+  private state: 'new' | 'open' | 'stopping' | 'stopped' | 'halted' = 'new';
   private idleWaiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private onDemand: Promise<StoredCheckpoint | null> | null = null;
 
   constructor(
     private readonly store: JournalStore,
@@ -63,40 +101,67 @@ export class JournalWriter {
     return this.options.journal;
   }
 
+  /** The latest checkpoint this writer made (null before the first). */
+  get lastCheckpoint(): StoredCheckpoint | null {
+    return this.tree.lastCheckpoint;
+  }
+
   /** Registers the stream and makes `journal.started` durable. */
   async start(started: RecordDraft): Promise<AuditRecord> {
     if (this.state !== 'new') throw new Error('journal writer already started');
+    const now = this.clock.now();
     await this.store.createStream({
       id: this.options.streamId,
       journal: this.options.journal,
-      startedAt: rfc3339(this.clock.now()),
+      startedAt: rfc3339(now),
       writer: this.options.writer,
+      leaseExpiresAt: rfc3339(now + (this.options.checkpoints?.leaseMs ?? 0)),
     });
     this.state = 'open';
     const [record] = await this.append({ records: [started] });
+    const interval = this.options.checkpoints?.intervalMs ?? 0;
+    if (interval > 0) {
+      this.timer = setInterval(() => void this.tick(), interval);
+      this.timer.unref();
+    }
     return record as AuditRecord;
   }
 
   /** Queues a unit for the next group commit; resolves with its sealed records once durable. */
   append(unit: AppendUnit): Promise<AuditRecord[]> {
-    if (this.state !== 'open') return Promise.reject(new PaylogError('store_unavailable', { message: 'The journal is closed.' }));
-    if (this.queuedRecords + unit.records.length > this.options.queueRecordsMax) {
-      return Promise.reject(new PaylogError('overloaded'));
+    if (this.state !== 'open') {
+      return Promise.reject(new PaylogError('store_unavailable', { message: this.state === 'halted' ? 'The journal writer has halted.' : 'The journal is closed.' }));
     }
+    const count = unit.records.length + (unit.checkpointOwn ? 1 : 0);
+    if (this.queuedRecords + count > this.options.queueRecordsMax) return Promise.reject(new PaylogError('overloaded'));
     return new Promise<AuditRecord[]>((resolve, reject) => {
       this.queue.push({ unit, resolve, reject });
-      this.queuedRecords += unit.records.length;
+      this.queuedRecords += count;
       this.schedule();
     });
   }
 
-  /** Appends the final record, waits for everything queued, and refuses further appends. */
+  /**
+   * Makes a checkpoint covering everything appended so far, sharing one with concurrent
+   * callers. Null when checkpoints are off.
+   */
+  checkpointNow(): Promise<StoredCheckpoint | null> {
+    if (!this.options.checkpoints) return Promise.resolve(null);
+    this.onDemand ??= this.append({ records: [], checkpointOwn: true })
+      .then(() => this.tree.lastCheckpoint)
+      .finally(() => { this.onDemand = null; });
+    return this.onDemand;
+  }
+
+  /** Appends journal.stopped and a final checkpoint (sealing the stream), waits for everything queued. */
   async stop(stopped: RecordDraft): Promise<void> {
     if (this.state !== 'open') return;
-    const last = this.append({ records: [stopped] });
+    if (this.timer) clearInterval(this.timer);
+    const last = this.append({ records: [stopped], checkpointOwn: this.options.checkpoints !== null });
     this.state = 'stopping';
     try {
       await last;
+      await this.store.closeStream(this.options.streamId, 'stopped', this.options.streamId, rfc3339(this.clock.now()));
     } finally {
       await this.idle();
       this.state = 'stopped';
@@ -107,6 +172,31 @@ export class JournalWriter {
   idle(): Promise<void> {
     if (!this.flushing && !this.scheduled && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Time-based duties: renew the lease, and checkpoint (also when idle, like CloudTrail's empty digests). */
+  private async tick(): Promise<void> {
+    const cp = this.options.checkpoints;
+    if (!cp || this.state !== 'open') return;
+    try {
+      const stillOurs = await this.store.renewLease(this.options.streamId, rfc3339(this.clock.now() + cp.leaseMs));
+      if (!stillOurs) {
+        this.halt('the stream was sealed by another writer after its lease lapsed');
+        return;
+      }
+      await this.checkpointNow();
+    } catch {
+      // A failed tick is retried at the next one; appends report store failures themselves.
+    }
+  }
+
+  private halt(reason: string): void {
+    if (this.timer) clearInterval(this.timer);
+    this.state = 'halted';
+    const failure = new PaylogError('store_unavailable', { message: 'The journal writer has halted.' });
+    for (const pending of this.queue.splice(0)) pending.reject(failure);
+    this.queuedRecords = 0;
+    this.options.onHalt?.(reason);
   }
 
   private schedule(): void {
@@ -123,7 +213,7 @@ export class JournalWriter {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.queue.length > 0) await this.commitNextBatch();
+      while (this.queue.length > 0 && this.state !== 'halted') await this.commitNextBatch();
     } finally {
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
@@ -131,36 +221,51 @@ export class JournalWriter {
     }
   }
 
-  private async commitNextBatch(): Promise<void> {
+  private takeBatch(): Pending[] {
     const batch: Pending[] = [];
     let records = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Pending;
-      if (batch.length > 0 && records + next.unit.records.length > this.options.batchRecordsMax) break;
+      const count = next.unit.records.length + (next.unit.checkpointOwn ? 1 : 0);
+      if (batch.length > 0 && records + count > this.options.batchRecordsMax) break;
       batch.push(this.queue.shift() as Pending);
-      records += next.unit.records.length;
+      records += count;
     }
     this.queuedRecords -= records;
+    return batch;
+  }
 
-    const startSeq = this.seq;
-    const startPrev = this.prev;
+  private async commitNextBatch(): Promise<void> {
+    const batch = this.takeBatch();
+    const before: TreeState = { ...this.tree, frontier: this.tree.frontier.clone() };
     const ts = rfc3339(this.clock.now());
     const sealed: AuditRecord[][] = [];
-    const units: CommitUnit[] = batch.map(({ unit }) => {
-      const own = unit.records.map((draft) => this.seal(draft, ts));
-      sealed.push(own);
-      const commit: CommitUnit = { records: own };
-      if (unit.payment) commit.payment = withAuditPointer(unit.payment, own);
-      if (unit.idempotency) commit.idempotency = typeof unit.idempotency === 'function' ? unit.idempotency(own) : unit.idempotency;
-      return commit;
-    });
-
+    let units: CommitUnit[];
     try {
+      units = batch.map(({ unit }) => {
+        const own = unit.records.map((draft) => this.seal(draft, ts));
+        const commit: CommitUnit = { records: own };
+        if (unit.checkpointOwn) {
+          const { record, checkpoint } = this.sealCheckpoint(ts);
+          own.push(record);
+          commit.checkpoint = checkpoint;
+        }
+        sealed.push(own);
+        if (unit.payment) commit.payment = withAuditPointer(unit.payment, own);
+        if (unit.idempotency) commit.idempotency = typeof unit.idempotency === 'function' ? unit.idempotency(own) : unit.idempotency;
+        if (unit.checkpoint) commit.checkpoint = unit.checkpoint;
+        return commit;
+      });
+      const cp = this.options.checkpoints;
+      if (cp && this.tree.seq - this.tree.lastCheckpointSize >= cp.everyRecords) {
+        const { record, checkpoint } = this.sealCheckpoint(ts);
+        units.push({ records: [record], checkpoint });
+      }
+      if (this.tree.lastCheckpointSize > before.lastCheckpointSize) await this.checkAgainstStore(before);
       await this.store.commit(units);
     } catch (err) {
-      // Nothing of the batch is durable: rewind to the last durable head, reading it back
-      // from the store in case the failure happened after the store had committed.
-      await this.rewind(startSeq, startPrev);
+      // Nothing of the batch is durable: rewind to the last durable head.
+      await this.rewind(before);
       const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
       for (const pending of batch) pending.reject(failure);
       return;
@@ -172,23 +277,64 @@ export class JournalWriter {
     const record = sealRecord(draft, {
       journal: this.options.journal,
       stream: this.options.streamId,
-      seq: this.seq + 1,
-      prev: this.prev,
+      seq: this.tree.seq + 1,
+      prev: this.tree.prev,
       ts,
     });
-    this.seq = record.seq;
-    this.prev = record.hash;
+    this.tree.seq = record.seq;
+    this.tree.prev = record.hash;
+    this.tree.frontier.push(Buffer.from(record.hash, 'hex'));
     return record;
   }
 
-  private async rewind(seq: number, prev: string): Promise<void> {
+  /** Signs the tree of every record sealed so far and seals the journal.checkpoint record that carries it. */
+  private sealCheckpoint(ts: string): { record: AuditRecord; checkpoint: StoredCheckpoint } {
+    const cp = this.options.checkpoints as CheckpointOptions;
+    const size = this.tree.seq;
+    const root = this.tree.frontier.root().toString('hex');
+    this.tree.checkpointFrontier = this.tree.frontier.clone();
+    const note = signCheckpoint({ origin: checkpointOrigin(this.options.journal, this.options.streamId), size, root }, cp.signers);
+    const checkpoint: StoredCheckpoint = { stream: this.options.streamId, size, root, note, createdAt: ts };
+    const record = this.seal({
+      type: 'journal.checkpoint', actor: this.options.actor, origin: { requestId: null, traceId: null, ip: null },
+      resource: this.options.streamId, outcome: 'success', reason: null, data: { size, root, note },
+    }, ts);
+    this.tree.lastCheckpointSize = size;
+    this.tree.lastCheckpoint = checkpoint;
+    return { record, checkpoint };
+  }
+
+  /**
+   * Before a new checkpoint is committed, the tree it signs must extend the previous
+   * checkpoint with exactly the records the store holds since then (at most about
+   * everyRecords hashes to read). A mismatch means the store was changed under the writer,
+   * or a bug: the writer halts rather than sign a tree that disagrees with the store.
+   */
+  private async checkAgainstStore(before: TreeState): Promise<void> {
+    const count = before.seq - before.lastCheckpointSize;
+    const stored = count > 0 ? await this.store.readHashes(this.options.streamId, before.lastCheckpointSize + 1, count) : [];
+    const replay = before.checkpointFrontier.clone();
+    for (const hash of stored) replay.push(Buffer.from(hash, 'hex'));
+    if (stored.length !== count || !replay.root().equals(before.frontier.root())) {
+      this.halt('the stored records disagree with the writer’s Merkle tree');
+      throw new PaylogError('internal_error', { message: 'The journal store no longer matches the stream being written; refusing to sign a checkpoint.' });
+    }
+  }
+
+  private async rewind(before: TreeState): Promise<void> {
+    this.tree = before;
     try {
       const head = await this.store.head(this.options.streamId);
-      this.seq = head?.seq ?? seq;
-      this.prev = head?.hash ?? prev;
+      if (head && head.seq !== before.seq) {
+        // The store committed more than we believed (an ambiguous failure): rebuild from it.
+        const hashes = await this.store.readHashes(this.options.streamId, 1, head.seq);
+        const frontier = new MerkleFrontier();
+        for (const hash of hashes) frontier.push(Buffer.from(hash, 'hex'));
+        // Its last checkpoint is unknown here, so the next store check replays from the start.
+        this.tree = { ...before, seq: head.seq, prev: head.hash, frontier, lastCheckpointSize: 0, checkpointFrontier: new MerkleFrontier() };
+      }
     } catch {
-      this.seq = seq;
-      this.prev = prev;
+      // Keep the state from before the batch; the next commit's continuity check will tell.
     }
   }
 }

@@ -1,18 +1,31 @@
-import { ChainVerifier, type ChainReport } from '../core/chain-verifier.js';
-import type { SourcedRecord } from './journal-source.js';
+import { ChainVerifier, type ChainReport, type VerifierOptions } from '../core/chain-verifier.js';
+import type { JournalStore } from '../ports/journal-store.js';
+import { type SourcedRecord, storeRecords } from './journal-source.js';
 
-export interface VerifyOptions {
-  /** The journal name records must carry, when known. */
-  journal?: string;
+export interface VerifyOptions extends VerifierOptions {
   onProgress?: (records: number) => void;
 }
 
 /** Progress is reported every this many records. */
 export const PROGRESS_EVERY_RECORDS = 10_000;
 
-/** Verifies every record of a source in one pass; memory is bounded per stream. */
-export async function verifyJournal(source: AsyncIterable<SourcedRecord>, options: VerifyOptions = {}): Promise<ChainReport> {
-  const verifier = new ChainVerifier(options.journal);
+/** Verifies every record of a source (an export) in one pass; memory is bounded per stream. */
+export async function verifyRecords(source: AsyncIterable<SourcedRecord>, options: VerifyOptions = {}): Promise<ChainReport> {
+  return run(new ChainVerifier(options), source, options);
+}
+
+/**
+ * Verifies a store: every stream in seq order, plus the latest checkpoint the store keeps
+ * of each stream, so a stream cut back below its last checkpoint is caught even when the
+ * checkpoint records went with it.
+ */
+export async function verifyStore(journal: JournalStore, options: VerifyOptions = {}): Promise<ChainReport> {
+  const verifier = new ChainVerifier(options);
+  for (const checkpoint of await journal.latestCheckpoints()) verifier.expectCheckpoint(checkpoint.stream, checkpoint);
+  return run(verifier, storeRecords(journal), options);
+}
+
+async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord>, options: VerifyOptions): Promise<ChainReport> {
   let count = 0;
   for await (const { value, at } of source) {
     verifier.add(value, at);

@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { createSimulatedGateway } from '../adapters/gateway/simulated/index.js';
 import type { AppContext, Caller } from '../app/context.js';
-import { JournalWriter } from '../app/journal-writer.js';
+import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.js';
+import { sealAbandonedStreams } from '../app/seal-streams.js';
+import { verifierKeyOf } from '../core/signed-note.js';
+import { loadSigningKeys } from './signing-keys.js';
 import { draft } from '../app/records.js';
 import type { Config } from '../config/config.js';
 import { newId } from '../core/ids.js';
@@ -25,6 +28,9 @@ export interface StartOptions {
   /** Who writes the stream: "serve", "cli" … (goes into journal.started). */
   role: string;
   store?: Store;
+  /** Seal crashed writers' streams at start (default true). */
+  sealAbandoned?: boolean;
+  onHalt?: (reason: string) => void;
 }
 
 /** The composition root: builds every service for a config and opens this process's stream. */
@@ -33,12 +39,23 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const clock = systemClock;
   const random = systemRandom;
   const writerName = `${hostname()}:${process.pid}`;
+  const keys = loadSigningKeys(config);
+  const signers = keys.previous ? [keys.current, keys.previous] : [keys.current];
+  const actor = `system:${options.role}`;
   const writer = new JournalWriter(store.journal, clock, {
     journal: config.journalName,
     streamId: newId('str', clock.now(), random.bytes(16)),
     writer: writerName,
+    actor,
     batchRecordsMax: config.journalBatchRecordsMax,
-    queueRecordsMax: 50_000,
+    queueRecordsMax: DEFAULT_QUEUE_RECORDS_MAX,
+    checkpoints: {
+      signers,
+      everyRecords: config.checkpointEveryRecords,
+      intervalMs: config.checkpointIntervalMs,
+      leaseMs: config.streamLeaseMs,
+    },
+    ...(options.onHalt && { onHalt: options.onHalt }),
   });
   const ctx: AppContext = {
     store, writer, clock, random,
@@ -57,10 +74,18 @@ export async function startServices(config: Config, options: StartOptions): Prom
       reconcileAfterMs: config.reconcileAfterMs,
     },
   };
-  const system: Caller = { merchantId: '', actor: `system:${options.role}`, origin: { requestId: null, traceId: null, ip: null } };
+  const system: Caller = { merchantId: '', actor, origin: { requestId: null, traceId: null, ip: null } };
   await writer.start(draft(system, 'journal.started', writer.streamId, 'success', {
-    role: options.role, writer: writerName, version: PAYLOG_VERSION, store: store.kind,
+    role: options.role, writer: writerName, version: PAYLOG_VERSION, store: store.kind, signingKey: verifierKeyOf(keys.current),
   }));
+  if (keys.previous) {
+    // Announced in the stream and covered by checkpoints signed with both keys, so the old key vouches for the new one.
+    await writer.append({
+      records: [draft(system, 'journal.key_rotated', writer.streamId, 'success', { previous: verifierKeyOf(keys.previous), next: verifierKeyOf(keys.current) })],
+      checkpointOwn: true,
+    });
+  }
+  if (options.sealAbandoned ?? true) await sealAbandonedStreams(ctx, system, signers);
   let closed = false;
   return {
     ctx, config, system,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern } from './settings.js';
+import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey } from './settings.js';
 import { type StoreLocation, parseStoreUrl, redactStoreUrl } from './store-url.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -27,6 +27,13 @@ export interface Config {
   journalBatchRecordsMax: number;
   shutdownTimeoutMs: number;
   fingerprintKey: string | null;
+  signingKey: string | null;
+  signingKeyFile: string | null;
+  previousSigningKey: string | null;
+  previousSigningKeyFile: string | null;
+  checkpointEveryRecords: number;
+  checkpointIntervalMs: number;
+  streamLeaseMs: number;
 }
 
 type Definitions = { [K in Exclude<keyof Config, 'store'>]: Setting<Config[K]> };
@@ -58,11 +65,18 @@ export const SETTINGS: Definitions = {
   shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'PAYLOG_SHUTDOWN_TIMEOUT_MS', description: 'time in-flight requests get to finish on SIGTERM', default: 15_000, parse: integer(0, 600_000) },
   fingerprintKey: {
     flag: 'fingerprint-key', env: 'PAYLOG_FINGERPRINT_KEY', description: 'base64 key (≥ 32 bytes) of card fingerprints; generated in the data dir if unset',
-    default: null, parse: (raw) => {
+    default: null, secret: true, parse: (raw) => {
       if (Buffer.from(raw, 'base64').length < 32) throw new InvalidValue('must be base64 of at least 32 bytes');
       return raw;
     },
   },
+  signingKey: { flag: 'signing-key', env: 'PAYLOG_SIGNING_KEY', description: 'Ed25519 checkpoint signing key, PKCS#8 PEM text (production)', default: null, secret: true, parse: pemPrivateKey },
+  signingKeyFile: { flag: 'signing-key-file', env: 'PAYLOG_SIGNING_KEY_FILE', description: 'path of the signing key PEM; default: generated as signing-key.pem in the data dir', default: null, parse: nonEmpty },
+  previousSigningKey: { flag: 'previous-signing-key', env: 'PAYLOG_PREVIOUS_SIGNING_KEY', description: 'during a key rotation: the old key (PEM text); checkpoints are signed by both', default: null, secret: true, parse: pemPrivateKey },
+  previousSigningKeyFile: { flag: 'previous-signing-key-file', env: 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE', description: 'during a key rotation: path of the old key PEM', default: null, parse: nonEmpty },
+  checkpointEveryRecords: { flag: 'checkpoint-every', env: 'PAYLOG_CHECKPOINT_EVERY', description: 'records between signed checkpoints', default: 1000, parse: integer(1, 1_000_000) },
+  checkpointIntervalMs: { flag: 'checkpoint-interval-ms', env: 'PAYLOG_CHECKPOINT_INTERVAL_MS', description: 'time between signed checkpoints, also when idle; 0 turns time-based checkpoints off', default: 60_000, parse: integer(0, 86_400_000) },
+  streamLeaseMs: { flag: 'stream-lease-ms', env: 'PAYLOG_STREAM_LEASE_MS', description: 'after this without renewal a writer is presumed crashed and its stream is sealed by another', default: 180_000, parse: integer(1000, 86_400_000) },
 };
 
 /**
@@ -78,6 +92,12 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
   const config = out as unknown as Config;
   if (config.idempotencyLeaseMs <= config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_IDEMPOTENCY_LEASE_MS (--idempotency-lease-ms): must be longer than PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
+  }
+  if (config.checkpointIntervalMs > 0 && config.streamLeaseMs <= config.checkpointIntervalMs) {
+    throw new ConfigError(`PAYLOG_STREAM_LEASE_MS (--stream-lease-ms): must be longer than PAYLOG_CHECKPOINT_INTERVAL_MS (${config.checkpointIntervalMs}), which renews it`);
+  }
+  if (config.signingKey !== null && config.signingKeyFile !== null) {
+    throw new ConfigError('PAYLOG_SIGNING_KEY (--signing-key): set either it or PAYLOG_SIGNING_KEY_FILE, not both');
   }
   if (config.gatewayAttemptTimeoutMs > config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS (--gateway-attempt-timeout-ms): must not exceed PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
@@ -97,7 +117,7 @@ function read(setting: Setting<unknown>, flags: Record<string, string | undefine
     const why = err instanceof InvalidValue ? err.message : 'is not valid';
     // Never echo the key or a store password; JSON-quote the value so the message stays one line.
     const echoed = setting.env === 'PAYLOG_STORE' ? redactStoreUrl(raw) : raw;
-    const shown = setting.env === 'PAYLOG_FINGERPRINT_KEY' ? '' : `, got ${JSON.stringify(echoed.slice(0, 80))}`;
+    const shown = setting.secret ? '' : `, got ${JSON.stringify(echoed.slice(0, 80))}`;
     throw new ConfigError(`${setting.env} (--${setting.flag}): ${why}${shown}`);
   }
 }

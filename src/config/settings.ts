@@ -5,6 +5,8 @@ export interface Setting<T> {
   description: string;
   default: T | ((partial: Record<string, unknown>) => T);
   parse: (raw: string) => T;
+  /** Never echoed in error messages. */
+  secret?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -43,4 +45,10 @@ export function pattern(re: RegExp, what: string) {
     if (!re.test(raw)) throw new InvalidValue(`must be ${what}`);
     return raw;
   };
+}
+
+/** An Ed25519 private key in PKCS#8 PEM (checked for shape here, for type when loaded). */
+export function pemPrivateKey(raw: string): string {
+  if (!/-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----/.test(raw)) throw new InvalidValue('must be a PKCS#8 PEM private key');
+  return raw;
 }

@@ -3,7 +3,7 @@ import { canonicalize } from 'json-canonicalize';
 
 /** Record types (SPEC §3). */
 export const RECORD_TYPES = [
-  'journal.started', 'journal.checkpoint', 'journal.stopped',
+  'journal.started', 'journal.checkpoint', 'journal.stopped', 'journal.sealed', 'journal.key_rotated',
   'payment.received', 'payment.attempted', 'payment.succeeded', 'payment.declined',
   'payment.failed', 'payment.processing', 'payment.reconciled',
   'request.rejected', 'auth.failed', 'idempotency.replayed', 'idempotency.conflict',

@@ -1,4 +1,6 @@
 import { type AuditRecord, GENESIS_PREV, RECORD_TYPES, bodyOf, leafHash } from './audit-record.js';
+import { type TrustedKey, checkCheckpoint, checkpointOrigin } from './checkpoint.js';
+import { MerkleFrontier } from './merkle.js';
 
 export type ProblemKind =
   | 'malformed'      // not a record at all
@@ -8,7 +10,12 @@ export type ProblemKind =
   | 'reordered'      // a seq arrived after a later one
   | 'duplicate'      // the same seq twice (record inserted or copied)
   | 'misplaced'      // stored under another stream or seq than it says (copied from elsewhere)
-  | 'wrong_journal'; // belongs to another journal
+  | 'wrong_journal'   // belongs to another journal
+  | 'checkpoint_invalid'   // forged, unknown or expired key, malformed, wrong origin
+  | 'checkpoint_mismatch'  // a validly signed checkpoint whose root the records do not reproduce (history rewritten)
+  | 'truncated'            // the stream is shorter than a checkpoint of it
+  | 'appended_after_seal'  // records after the checkpoint that sealed a crashed writer's stream
+  | 'stale';               // an open stream whose newest checkpoint is older than allowed
 
 export interface Problem {
   stream: string;
@@ -17,19 +24,47 @@ export interface Problem {
   message: string;
 }
 
+export type StreamEnd = 'stopped' | 'sealed_after_crash' | 'open';
+
 export interface StreamSummary {
   stream: string;
   records: number;
   lastSeq: number;
   lastHash: string;
   stopped: boolean;
+  /** How the stream ended: cleanly, sealed by another writer after a crash, or not (yet). */
+  end: StreamEnd;
+  checkpoints: number;
+  /** Records after the last checkpoint: valid links, but not yet covered by a signature. */
+  uncovered: number;
   valid: boolean;
 }
 
 export interface ChainReport {
   streams: StreamSummary[];
   records: number;
+  checkpoints: number;
   problems: Problem[];
+}
+
+export interface VerifierOptions {
+  /** The journal name records must carry; when absent, the first record's. */
+  journal?: string;
+  /** Keys trusted for checkpoints. Without them, checkpoint signatures are not checked. */
+  trusted?: readonly TrustedKey[];
+  /** "Now" for the freshness check. */
+  nowMs?: number;
+  /** An open stream whose newest checkpoint is older than this is reported stale. */
+  maxCheckpointAgeMs?: number;
+}
+
+interface ExpectedCheckpoint {
+  size: number;
+  root: string;
+  /** What to call it in a problem. */
+  source: string;
+  /** A seal (another writer's checkpoint of a crashed stream): nothing may follow it. */
+  seal: boolean;
 }
 
 /** Where a record was found, when the container says (a store row's key, an export's line). */
@@ -49,6 +84,14 @@ interface StreamState {
   seen: Map<number, string>;
   missing: Map<number, Problem>;
   problems: Problem[];
+  frontier: MerkleFrontier;
+  checkpoints: number;
+  /** Records covered by a verified signature (a checkpoint record covers itself as well). */
+  covered: number;
+  lastCheckpointMs: number | null;
+  firstMs: number | null;
+  sealed: boolean;
+  expected: ExpectedCheckpoint[];
 }
 
 /** Bounds what one stream's verification holds in memory, whatever the journal's size. */
@@ -66,8 +109,25 @@ export class ChainVerifier {
   private readonly streams = new Map<string, StreamState>();
   private readonly loose: Problem[] = [];
   private total = 0;
+  private journal: string | undefined;
+  private readonly options: VerifierOptions;
 
-  constructor(private readonly journal?: string) {}
+  constructor(options: string | VerifierOptions = {}) {
+    this.options = typeof options === 'string' ? { journal: options } : options;
+    this.journal = this.options.journal;
+  }
+
+  /**
+   * A checkpoint the store holds for a stream (or a seal another writer made): the stream
+   * must reach its size and reproduce its root. Checked as the records stream past.
+   */
+  expectCheckpoint(stream: string, checkpoint: { size: number; root: string; note: string; createdAt: string }, seal = false): void {
+    const state = this.stateOf(stream);
+    const source = seal ? 'sealing checkpoint' : `stored checkpoint of size ${checkpoint.size}`;
+    if (!this.checkNote(state, null, checkpoint.note, checkpoint.size, checkpoint.root, Date.parse(checkpoint.createdAt), source)) return;
+    state.expected.push({ size: checkpoint.size, root: checkpoint.root, source, seal });
+    if (seal) state.sealed = true;
+  }
 
   add(value: unknown, at: Location = {}): void {
     this.total++;
@@ -81,6 +141,7 @@ export class ChainVerifier {
       });
       return;
     }
+    this.journal ??= record.journal;
     const state = this.stateOf(at.stream ?? record.stream);
     const problem = (kind: ProblemKind, message: string, seq: number | null = record.seq): void => {
       state.problems.push({ stream: state.stream, seq, kind, message });
@@ -124,7 +185,10 @@ export class ChainVerifier {
     }
     if (record.seq === 1 && record.type !== 'journal.started') problem('chain_broken', 'stream does not begin with journal.started');
 
+    this.beforeLeaf(state, record);
     // Follow the record's own claimed hash so one altered record is reported once, not again at its successor.
+    state.frontier.push(Buffer.from(record.hash, 'hex'));
+    state.firstMs ??= Date.parse(record.ts);
     state.prevHash = record.hash;
     state.lastHash = record.hash;
     state.expectedSeq = record.seq + 1;
@@ -137,19 +201,111 @@ export class ChainVerifier {
   finish(): ChainReport {
     const problems: Problem[] = [...this.loose];
     const streams: StreamSummary[] = [];
+    let checkpoints = 0;
     for (const state of this.streams.values()) {
+      this.checkExpected(state, true);
+      this.checkFreshness(state);
       const own = [...state.problems, ...state.missing.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
       problems.push(...own);
+      checkpoints += state.checkpoints;
       streams.push({
         stream: state.stream,
         records: state.records,
         lastSeq: state.expectedSeq - 1,
         lastHash: state.lastHash,
         stopped: state.stopped,
+        end: state.stopped ? 'stopped' : state.sealed ? 'sealed_after_crash' : 'open',
+        checkpoints: state.checkpoints,
+        uncovered: Math.max(0, state.records - state.covered),
         valid: own.length === 0,
       });
     }
-    return { streams, records: this.total, problems };
+    return { streams, records: this.total, checkpoints, problems };
+  }
+
+  /** Merkle and checkpoint checks, before the record's own leaf joins the tree. */
+  private beforeLeaf(state: StreamState, record: AuditRecord): void {
+    this.checkExpected(state, false);
+    const data = record.data as Record<string, unknown>;
+    if (record.type === 'journal.checkpoint') {
+      const size = data.size;
+      const root = data.root;
+      const note = data.note;
+      if (typeof size !== 'number' || typeof root !== 'string' || typeof note !== 'string') {
+        this.problemAt(state, record.seq, 'checkpoint_invalid', 'checkpoint record lacks size, root or note');
+        return;
+      }
+      if (size !== state.frontier.size) {
+        this.problemAt(state, record.seq, 'checkpoint_mismatch', `checkpoint claims ${size} records before it, the stream has ${state.frontier.size}`);
+        return;
+      }
+      if (!this.checkNote(state, record.seq, note, size, root, Date.parse(record.ts), 'checkpoint')) return;
+      if (root !== state.frontier.root().toString('hex')) {
+        this.problemAt(state, record.seq, 'checkpoint_mismatch', `signed root of the first ${size} records does not match them`);
+        return;
+      }
+      state.checkpoints++;
+      // The checkpoint record itself is covered too: it carries the signature.
+      state.covered = size + 1;
+      state.lastCheckpointMs = Date.parse(record.ts);
+    } else if (record.type === 'journal.sealed' && typeof data.stream === 'string' && typeof data.size === 'number' && typeof data.root === 'string' && typeof data.note === 'string') {
+      this.expectCheckpoint(data.stream, { size: data.size, root: data.root, note: data.note, createdAt: record.ts }, true);
+    }
+  }
+
+  /** Verifies a note's signature and that it says what the record or store says. */
+  private checkNote(state: StreamState, seq: number | null, note: string, size: number, root: string, atMs: number, what: string): boolean {
+    if (!this.options.trusted || this.journal === undefined) return true;
+    const check = checkCheckpoint(note, this.options.trusted, checkpointOrigin(this.journal, state.stream), atMs);
+    if (!check.ok) {
+      this.problemAt(state, seq, 'checkpoint_invalid', `${what}: ${check.reason.replace(/_/g, ' ')} — ${check.message}`);
+      return false;
+    }
+    if (check.body.size !== size || check.body.root !== root) {
+      this.problemAt(state, seq, 'checkpoint_invalid', `${what}: the signed note says size ${check.body.size}, not ${size}, or another root`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Expected checkpoints whose size the stream has reached (or, at the end, never reached). */
+  private checkExpected(state: StreamState, atEnd: boolean): void {
+    const size = state.frontier.size;
+    state.expected = state.expected.filter((cp) => {
+      if (cp.size === size) {
+        if (state.frontier.root().toString('hex') !== cp.root) {
+          this.problemAt(state, cp.size || null, 'checkpoint_mismatch', `${cp.source}: the first ${cp.size} records do not reproduce its root`);
+        } else {
+          if (cp.seal) state.checkpoints++;
+          state.covered = Math.max(state.covered, cp.size);
+        }
+        if (cp.seal && !atEnd) this.problemAt(state, cp.size + 1, 'appended_after_seal', `records follow the ${cp.source} of size ${cp.size}`);
+        return false;
+      }
+      if (!atEnd) return true;
+      if (cp.size > size) {
+        this.problemAt(state, size + 1, 'truncated', `the stream ends at seq ${size}, but a ${cp.source} covers ${cp.size} records`);
+      } else if (cp.seal) {
+        this.problemAt(state, cp.size + 1, 'appended_after_seal', `records follow the ${cp.source} of size ${cp.size}`);
+      } else {
+        this.problemAt(state, null, 'checkpoint_mismatch', `${cp.source} was registered after its records were read`);
+      }
+      return false;
+    });
+  }
+
+  private checkFreshness(state: StreamState): void {
+    const maxAge = this.options.maxCheckpointAgeMs;
+    if (maxAge === undefined || state.stopped || state.sealed || state.records === 0) return;
+    const newest = state.lastCheckpointMs ?? state.firstMs ?? 0;
+    const now = this.options.nowMs ?? Date.now();
+    if (now - newest > maxAge) {
+      this.problemAt(state, null, 'stale', `open stream's newest checkpoint is ${Math.round((now - newest) / 1000)} s old (allowed ${Math.round(maxAge / 1000)} s); its writer may have stopped without sealing it`);
+    }
+  }
+
+  private problemAt(state: StreamState, seq: number | null, kind: ProblemKind, message: string): void {
+    state.problems.push({ stream: state.stream, seq, kind, message });
   }
 
   private stateOf(stream: string): StreamState {
@@ -158,6 +314,7 @@ export class ChainVerifier {
       state = {
         stream, expectedSeq: 1, prevHash: GENESIS_PREV, records: 0, lastHash: GENESIS_PREV,
         stopped: false, seen: new Map(), missing: new Map(), problems: [],
+        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, expected: [],
       };
       this.streams.set(stream, state);
     }

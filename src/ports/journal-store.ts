@@ -8,6 +8,27 @@ export interface StreamInfo {
   startedAt: string;
   /** Who writes it: "host:pid" for a server, "cli:pid" for a command. */
   writer: string;
+  /** The writer renews this while alive; an open stream past it is presumed crashed. */
+  leaseExpiresAt: string;
+}
+
+export type StreamState = 'open' | 'stopped' | 'sealed';
+
+export interface StreamStatus extends StreamInfo {
+  state: StreamState;
+  /** The stream that stopped or sealed it. */
+  closedBy: string | null;
+  closedAt: string | null;
+}
+
+/** A signed checkpoint of a stream's first `size` records (C2SP tlog-checkpoint note). */
+export interface StoredCheckpoint {
+  stream: string;
+  size: number;
+  /** Hex RFC 6962 root of the first `size` leaves. */
+  root: string;
+  note: string;
+  createdAt: string;
 }
 
 export interface StreamHead {
@@ -24,6 +45,8 @@ export interface CommitUnit {
   records: AuditRecord[];
   payment?: Payment;
   idempotency?: IdempotencyUpdate;
+  /** A checkpoint saved with the records (for any stream: sealing covers another writer's). */
+  checkpoint?: StoredCheckpoint;
 }
 
 /** The journal's storage primitives. Chaining, hashing and batching live above, in app/. */
@@ -35,7 +58,20 @@ export interface JournalStore {
    */
   commit(units: CommitUnit[]): Promise<void>;
   head(streamId: string): Promise<StreamHead | null>;
-  listStreams(): Promise<StreamInfo[]>;
+  /** Streams in start order. */
+  listStreams(): Promise<StreamStatus[]>;
+  /** Extends an open stream's lease; false when the stream is no longer open (e.g. sealed by another writer). */
+  renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean>;
+  /**
+   * Moves an open stream to stopped or sealed; false (and nothing changes) when it is not
+   * open any more — so of two writers racing to seal a stream, exactly one wins.
+   */
+  closeStream(streamId: string, state: 'stopped' | 'sealed', by: string, at: string): Promise<boolean>;
+  /** Leaf hashes (the records' `hash`) of one stream with seq ≥ fromSeq, ascending, at most `limit`. */
+  readHashes(streamId: string, fromSeq: number, limit: number): Promise<string[]>;
+  /** The checkpoint with the largest size of every stream that has one. */
+  latestCheckpoints(): Promise<StoredCheckpoint[]>;
+  latestCheckpoint(streamId: string): Promise<StoredCheckpoint | null>;
   /** Records of one stream with seq ≥ fromSeq, ascending, at most `limit`. */
   readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]>;
   /** Every record about one resource (a transaction ID), across streams, in time order. */

@@ -5,12 +5,14 @@ import { keysContract } from './keys.contract.js';
 import { ledgerContract } from './ledger.contract.js';
 import { lifecycleContract } from './lifecycle.contract.js';
 import { paymentsContract } from './payments.contract.js';
+import { streamsContract } from './streams.contract.js';
 
 export type { StoreFactory } from './fixtures.js';
 
 /** Every port's contract; each backend's test file calls this with its own factory. */
 export function storeContracts(factory: StoreFactory): void {
   journalContract(factory);
+  streamsContract(factory);
   paymentsContract(factory);
   idempotencyContract(factory);
   keysContract(factory);

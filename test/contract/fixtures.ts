@@ -1,7 +1,7 @@
 import { type AuditRecord, GENESIS_PREV, type RecordType, sealRecord } from '../../src/core/audit-record.js';
 import type { Payment, PaymentStatus } from '../../src/core/payment.js';
 import type { IdempotencyClaim } from '../../src/ports/idempotency-store.js';
-import type { CommitUnit, StreamHead, StreamInfo } from '../../src/ports/journal-store.js';
+import type { CommitUnit, StreamHead, StreamInfo, StreamStatus } from '../../src/ports/journal-store.js';
 import type { Store } from '../../src/ports/store.js';
 
 /** Builds a fresh, empty store; cleanup closes it and removes whatever it left behind. */
@@ -15,8 +15,13 @@ export function at(offsetMs: number): string {
   return new Date(T0_MS + offsetMs).toISOString();
 }
 
+/** How listStreams reports a stream nobody closed. */
+export function openStatus(info: StreamInfo): StreamStatus {
+  return { ...info, state: 'open', closedBy: null, closedAt: null };
+}
+
 export function streamInfo(id: string, startedAtMs = 0): StreamInfo {
-  return { id, journal: JOURNAL, startedAt: at(startedAtMs), writer: 'test:1' };
+  return { id, journal: JOURNAL, startedAt: at(startedAtMs), writer: 'test:1', leaseExpiresAt: at(startedAtMs + 60_000) };
 }
 
 export interface RecordSpec {

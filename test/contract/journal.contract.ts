@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
 import { StreamConflictError } from '../../src/ports/store.js';
-import { StreamBuilder, claim, openStream, payment, streamInfo, type StoreFactory, withStore } from './fixtures.js';
+import { StreamBuilder, claim, openStatus, openStream, payment, streamInfo, type StoreFactory, withStore } from './fixtures.js';
 
 export function journalContract(factory: StoreFactory): void {
   describe('JournalStore', () => {
     it('lists created streams by start time and refuses a duplicate stream', withStore(factory, async (store) => {
       await store.journal.createStream(streamInfo('str_b', 2_000));
       await store.journal.createStream(streamInfo('str_a', 1_000));
-      expect(await store.journal.listStreams()).toEqual([streamInfo('str_a', 1_000), streamInfo('str_b', 2_000)]);
+      expect(await store.journal.listStreams()).toEqual([openStatus(streamInfo('str_a', 1_000)), openStatus(streamInfo('str_b', 2_000))]);
       await expect(store.journal.createStream(streamInfo('str_a', 3_000))).rejects.toBeInstanceOf(StreamConflictError);
     }));
 

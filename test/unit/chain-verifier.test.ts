@@ -81,8 +81,8 @@ describe('ChainVerifier on a valid journal', () => {
   it('summarises every stream', () => {
     const report = verify(chain, { journal: JOURNAL });
     expect(report.streams).toEqual([
-      { stream: A, records: PER_STREAM, lastSeq: PER_STREAM, lastHash: streamA.at(-1)!.hash, stopped: false, valid: true },
-      { stream: B, records: PER_STREAM, lastSeq: PER_STREAM, lastHash: streamB.at(-1)!.hash, stopped: true, valid: true },
+      { stream: A, records: PER_STREAM, lastSeq: PER_STREAM, lastHash: streamA.at(-1)!.hash, stopped: false, end: 'open', checkpoints: 0, uncovered: PER_STREAM, valid: true },
+      { stream: B, records: PER_STREAM, lastSeq: PER_STREAM, lastHash: streamB.at(-1)!.hash, stopped: true, end: 'stopped', checkpoints: 0, uncovered: PER_STREAM, valid: true },
     ]);
   });
 
@@ -99,8 +99,10 @@ describe('ChainVerifier on a valid journal', () => {
     expect(report.problems).toEqual([]);
   });
 
-  it('does not check the journal name when none is given', () => {
-    expect(verify(interleave(streamA, buildStream(C, 3, { journal: 'paylog-other' }))).problems).toEqual([]);
+  it('takes the journal name from the first record when none is given, so a record of another journal stands out', () => {
+    const report = verify(interleave(streamA, buildStream(C, 3, { journal: 'paylog-other' })));
+    expect(new Set(problemsOf(report).map((p) => `${p.stream}:${p.kind}`))).toEqual(new Set([`${C}:wrong_journal`]));
+    expect(problemsOf(report)).toHaveLength(3);
   });
 });
 

@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/adapters/store/sqlite/connection.js';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../src/adapters/store/sqlite/schema.js';
 import { type Store, StoreUnavailableError, StreamConflictError } from '../../src/ports/store.js';
-import { StreamBuilder, openStream, payment, streamInfo } from '../contract/fixtures.js';
+import { StreamBuilder, openStatus, openStream, payment, streamInfo } from '../contract/fixtures.js';
 
 let dir: string;
 let path: string;
@@ -75,7 +75,7 @@ describe('SQLite store', () => {
     await first.close();
 
     const second = open();
-    expect(await second.journal.listStreams()).toEqual([streamInfo('str_1')]);
+    expect(await second.journal.listStreams()).toEqual([openStatus(streamInfo('str_1'))]);
     expect(await second.journal.head('str_1')).toEqual(stream.head);
     expect(await second.payments.get('acme', paid.id)).toEqual(paid);
     expect(await second.keys.get('key_1')).not.toBeNull();

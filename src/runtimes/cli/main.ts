@@ -9,6 +9,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerReconcile } from './commands/reconcile.js';
 import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
+import { registerVerifyProof } from './commands/verify-proof.js';
 
 /** Exit codes: 0 success, 1 a negative result (e.g. an invalid journal), 2 could not run. */
 export const EXIT_OK = 0;
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   registerServe(program);
   registerKeys(program);
   registerVerify(program, setCode);
+  registerVerifyProof(program, setCode);
   registerExport(program);
   registerReconcile(program);
   registerMigrate(program);

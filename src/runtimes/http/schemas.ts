@@ -81,3 +81,22 @@ export const RecordSchema = Type.Object({
 });
 
 export const EventListSchema = Type.Object({ data: Type.Array(RecordSchema) });
+
+export const CheckpointSchema = Type.Object({
+  stream: Type.String(), size: Type.Integer(), root: Type.String(), note: Type.String({ description: 'C2SP tlog-checkpoint signed note' }), createdAt: Type.String(),
+});
+
+export const CheckpointListSchema = Type.Object({ data: Type.Array(CheckpointSchema) });
+
+export const ProofSchema = Type.Object({
+  payment: Type.String(),
+  journal: Type.String(),
+  proofs: Type.Array(Type.Object({
+    record: RecordSchema,
+    leafIndex: Type.Integer(),
+    proof: Type.Array(Type.String(), { description: 'hex RFC 6962 audit path, bottom up' }),
+    treeSize: Type.Integer(),
+    checkpoint: Type.String({ description: 'the signed note the proof leads to' }),
+  })),
+  pending: Type.Array(RecordSchema, { description: 'records not yet covered by a checkpoint of their stream' }),
+});

@@ -1,5 +1,7 @@
 import type { AuditRecord } from '../../../core/audit-record.js';
-import type { CommitUnit, JournalStore, StreamHead, StreamInfo } from '../../../ports/journal-store.js';
+import type {
+  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+} from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../continuity.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
@@ -11,7 +13,7 @@ export class MemoryJournalStore implements JournalStore {
   async createStream(info: StreamInfo): Promise<void> {
     this.state.assertOpen();
     if (this.state.streams.has(info.id)) throw new StreamConflictError(`stream ${info.id} already exists`);
-    this.state.streams.set(info.id, copy(info));
+    this.state.streams.set(info.id, { ...copy(info), state: 'open', closedBy: null, closedAt: null });
     this.state.records.set(info.id, []);
   }
 
@@ -25,11 +27,23 @@ export class MemoryJournalStore implements JournalStore {
         checkContinues(record, heads.get(record.stream) ?? null);
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
       }
+      const cp = unit.checkpoint;
+      if (cp) {
+        if (!this.state.streams.has(cp.stream)) throw new StreamConflictError(`stream ${cp.stream} does not exist`);
+        if ((this.state.checkpoints.get(cp.stream) ?? []).some((c) => c.size === cp.size)) {
+          throw new StreamConflictError(`stream ${cp.stream} already has a checkpoint of size ${cp.size}`);
+        }
+      }
     }
     for (const unit of units) {
       for (const record of unit.records) this.append(copy(record));
       if (unit.payment) this.state.payments.set(unit.payment.id, copy(unit.payment));
       if (unit.idempotency) applyIdempotencyUpdate(this.state, unit.idempotency);
+      if (unit.checkpoint) {
+        const list = this.state.checkpoints.get(unit.checkpoint.stream) ?? [];
+        list.push(copy(unit.checkpoint));
+        this.state.checkpoints.set(unit.checkpoint.stream, list);
+      }
     }
   }
 
@@ -38,7 +52,43 @@ export class MemoryJournalStore implements JournalStore {
     return this.state.records.has(streamId) ? this.storedHead(streamId) : null;
   }
 
-  async listStreams(): Promise<StreamInfo[]> {
+  async renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean> {
+    this.state.assertOpen();
+    const stream = this.state.streams.get(streamId);
+    if (stream?.state !== 'open') return false;
+    stream.leaseExpiresAt = leaseExpiresAt;
+    return true;
+  }
+
+  async closeStream(streamId: string, state: 'stopped' | 'sealed', by: string, at: string): Promise<boolean> {
+    this.state.assertOpen();
+    const stream = this.state.streams.get(streamId);
+    if (stream?.state !== 'open') return false;
+    Object.assign(stream, { state, closedBy: by, closedAt: at });
+    return true;
+  }
+
+  async readHashes(streamId: string, fromSeq: number, limit: number): Promise<string[]> {
+    return (await this.readStream(streamId, fromSeq, limit)).map((r) => r.hash);
+  }
+
+  async latestCheckpoints(): Promise<StoredCheckpoint[]> {
+    this.state.assertOpen();
+    return [...this.state.checkpoints.keys()].sort().map((id) => this.latest(id)).filter((c): c is StoredCheckpoint => c !== null);
+  }
+
+  async latestCheckpoint(streamId: string): Promise<StoredCheckpoint | null> {
+    this.state.assertOpen();
+    return this.latest(streamId);
+  }
+
+  private latest(streamId: string): StoredCheckpoint | null {
+    const list = this.state.checkpoints.get(streamId) ?? [];
+    const best = list.reduce<StoredCheckpoint | null>((a, c) => (a === null || c.size > a.size ? c : a), null);
+    return best ? copy(best) : null;
+  }
+
+  async listStreams(): Promise<StreamStatus[]> {
     this.state.assertOpen();
     return [...this.state.streams.values()]
       .sort((a, b) => compare(a.startedAt, b.startedAt) || compare(a.id, b.id))

@@ -2,7 +2,7 @@ import type { AuditRecord } from '../../../core/audit-record.js';
 import type { Payment } from '../../../core/payment.js';
 import type { LedgerEntry } from '../../../ports/gateway-ledger.js';
 import type { StoredResponse } from '../../../ports/idempotency-store.js';
-import type { StreamInfo } from '../../../ports/journal-store.js';
+import type { StoredCheckpoint, StreamStatus } from '../../../ports/journal-store.js';
 import type { ApiKey } from '../../../ports/key-store.js';
 import { StoreUnavailableError } from '../../../ports/store.js';
 
@@ -18,7 +18,9 @@ export interface IdempotencyRow {
 /** Everything the memory store holds; the sub-stores share it so a commit can touch all of it. */
 export class MemoryState {
   closed = false;
-  readonly streams = new Map<string, StreamInfo>();
+  readonly streams = new Map<string, StreamStatus>();
+  /** Checkpoints of each stream, in commit order. */
+  readonly checkpoints = new Map<string, StoredCheckpoint[]>();
   /** Records of each stream, index = seq - 1 (streams are gapless). */
   readonly records = new Map<string, AuditRecord[]>();
   readonly byResource = new Map<string, AuditRecord[]>();

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
-import type { CommitUnit, JournalStore, StreamHead, StreamInfo } from '../../../ports/journal-store.js';
+import type {
+  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+} from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../continuity.js';
 import type { SqliteConnection } from './connection.js';
@@ -19,6 +21,12 @@ export class SqliteJournalStore implements JournalStore {
   private readonly insertRecordStmt: Statement;
   private readonly readStreamStmt: Statement;
   private readonly byResourceStmt: Statement;
+  private readonly renewLeaseStmt: Statement;
+  private readonly closeStreamStmt: Statement;
+  private readonly readHashesStmt: Statement;
+  private readonly insertCheckpointStmt: Statement;
+  private readonly latestCheckpointsStmt: Statement;
+  private readonly latestCheckpointStmt: Statement;
   private readonly commitTx: Database.Transaction<(units: CommitUnit[]) => void>;
 
   constructor(
@@ -27,9 +35,22 @@ export class SqliteJournalStore implements JournalStore {
     private readonly idempotency: SqliteIdempotencyStore,
   ) {
     const db = conn.db;
-    this.insertStreamStmt = db.prepare('INSERT INTO streams (id, journal, started_at, writer) VALUES (@id, @journal, @startedAt, @writer)');
+    this.insertStreamStmt = db.prepare(`
+      INSERT INTO streams (id, journal, started_at, writer, lease_expires_at) VALUES (@id, @journal, @startedAt, @writer, @leaseExpiresAt)`);
     this.streamExistsStmt = db.prepare('SELECT 1 FROM streams WHERE id = ?').pluck();
-    this.listStreamsStmt = db.prepare('SELECT id, journal, started_at AS startedAt, writer FROM streams ORDER BY started_at, id');
+    this.listStreamsStmt = db.prepare(`
+      SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
+             closed_by AS closedBy, closed_at AS closedAt
+      FROM streams ORDER BY started_at, id`);
+    this.renewLeaseStmt = db.prepare("UPDATE streams SET lease_expires_at = ? WHERE id = ? AND state = 'open'");
+    this.closeStreamStmt = db.prepare("UPDATE streams SET state = ?, closed_by = ?, closed_at = ? WHERE id = ? AND state = 'open'");
+    this.readHashesStmt = db.prepare('SELECT hash FROM journal WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
+    this.insertCheckpointStmt = db.prepare('INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (@stream, @size, @root, @note, @createdAt)');
+    const checkpointColumns = 'stream, size, root, note, created_at AS createdAt';
+    this.latestCheckpointsStmt = db.prepare(`
+      SELECT ${checkpointColumns} FROM checkpoints c
+      WHERE size = (SELECT max(size) FROM checkpoints WHERE stream = c.stream) ORDER BY stream`);
+    this.latestCheckpointStmt = db.prepare(`SELECT ${checkpointColumns} FROM checkpoints WHERE stream = ? ORDER BY size DESC LIMIT 1`);
     this.headStmt = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
     this.insertRecordStmt = db.prepare(`
       INSERT INTO journal (stream, seq, hash, resource, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -61,8 +82,28 @@ export class SqliteJournalStore implements JournalStore {
     return this.conn.run(() => this.storedHead(streamId));
   }
 
-  listStreams(): Promise<StreamInfo[]> {
-    return this.conn.run(() => this.listStreamsStmt.all() as StreamInfo[]);
+  listStreams(): Promise<StreamStatus[]> {
+    return this.conn.run(() => this.listStreamsStmt.all() as StreamStatus[]);
+  }
+
+  renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean> {
+    return this.conn.run(() => this.renewLeaseStmt.run(leaseExpiresAt, streamId).changes === 1);
+  }
+
+  closeStream(streamId: string, state: 'stopped' | 'sealed', by: string, at: string): Promise<boolean> {
+    return this.conn.run(() => this.closeStreamStmt.run(state, by, at, streamId).changes === 1);
+  }
+
+  readHashes(streamId: string, fromSeq: number, limit: number): Promise<string[]> {
+    return this.conn.run(() => this.readHashesStmt.all(streamId, fromSeq, limit) as string[]);
+  }
+
+  latestCheckpoints(): Promise<StoredCheckpoint[]> {
+    return this.conn.run(() => this.latestCheckpointsStmt.all() as StoredCheckpoint[]);
+  }
+
+  latestCheckpoint(streamId: string): Promise<StoredCheckpoint | null> {
+    return this.conn.run(() => (this.latestCheckpointStmt.get(streamId) as StoredCheckpoint | undefined) ?? null);
   }
 
   readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {
@@ -92,6 +133,17 @@ export class SqliteJournalStore implements JournalStore {
       }
       if (unit.payment) this.payments.upsert(unit.payment);
       if (unit.idempotency) this.idempotency.apply(unit.idempotency);
+      if (unit.checkpoint) this.insertCheckpoint(unit.checkpoint);
+    }
+  }
+
+  private insertCheckpoint(checkpoint: StoredCheckpoint): void {
+    try {
+      this.insertCheckpointStmt.run(checkpoint);
+    } catch (err) {
+      if (isConstraintError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new StreamConflictError(`stream ${checkpoint.stream} already has a checkpoint of size ${checkpoint.size}`);
+      if (isConstraintError(err, 'SQLITE_CONSTRAINT_FOREIGNKEY')) throw new StreamConflictError(`stream ${checkpoint.stream} does not exist`);
+      throw err;
     }
   }
 

@@ -83,6 +83,26 @@ const MIGRATIONS: readonly string[] = [
     updated_at         TEXT NOT NULL
   );
   `,
+  `
+  -- Writers renew a lease; an open stream past its lease is presumed crashed and gets sealed.
+  ALTER TABLE streams ADD COLUMN lease_expires_at TEXT NOT NULL DEFAULT '';
+  ALTER TABLE streams ADD COLUMN state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'stopped', 'sealed'));
+  ALTER TABLE streams ADD COLUMN closed_by TEXT;
+  ALTER TABLE streams ADD COLUMN closed_at TEXT;
+
+  CREATE TABLE checkpoints (
+    stream     TEXT    NOT NULL REFERENCES streams (id),
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    root       TEXT    NOT NULL,
+    note       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (stream, size)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+  CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

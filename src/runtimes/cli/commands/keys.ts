@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createApiKey, revokeApiKey } from '../../../app/api-keys.js';
 import { openStore } from '../../../compose/open-store.js';
 import { startServices } from '../../../compose/services.js';
+import { loadSigningKeys } from '../../../compose/signing-keys.js';
+import { verifierKeyOf } from '../../../core/signed-note.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 
 export function registerKeys(program: Command): void {
@@ -38,6 +40,8 @@ export function registerKeys(program: Command): void {
       }
     });
 
+  registerPublicKey(keys);
+
   withSettings(keys.command('revoke').description('revoke an API key').argument('<keyId>'), STORE_FLAGS)
     .action(async (keyId: string, opts: Record<string, unknown>) => {
       const services = await startServices(configFrom(opts), { role: 'cli' });
@@ -47,6 +51,15 @@ export function registerKeys(program: Command): void {
       } finally {
         await services.close();
       }
+    });
+}
+
+export function registerPublicKey(keys: Command): void {
+  withSettings(keys.command('public').description("print the journal's checkpoint verifier key (signed-note form)"), [...STORE_FLAGS, 'signing-key', 'signing-key-file', 'previous-signing-key', 'previous-signing-key-file'])
+    .action((opts: Record<string, unknown>) => {
+      const signing = loadSigningKeys(configFrom(opts));
+      process.stdout.write(`${verifierKeyOf(signing.current)}\n`);
+      if (signing.previous) process.stderr.write(`(rotating from ${verifierKeyOf(signing.previous)})\n`);
     });
 }
 

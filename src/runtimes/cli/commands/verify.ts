@@ -1,44 +1,73 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { type SourcedRecord, storeRecords } from '../../../app/journal-source.js';
-import { verifyJournal } from '../../../app/verify-journal.js';
+import type { SourcedRecord } from '../../../app/journal-source.js';
+import { verifyRecords, verifyStore } from '../../../app/verify-journal.js';
 import { openStore } from '../../../compose/open-store.js';
 import { redactStoreUrl } from '../../../config/store-url.js';
 import type { ChainReport } from '../../../core/chain-verifier.js';
+import type { TrustedKey } from '../../../core/checkpoint.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
+import { localTrustedKeys, parseDuration, trustedKeysFrom } from '../trusted-keys.js';
 
 /** Lines longer than this are not records (a record is well under 16 KiB). */
 const LINE_BYTES_MAX = 1024 * 1024;
+/** For a store, an open stream whose newest checkpoint is older than this is stale (default checkpoints come every minute). */
+export const DEFAULT_MAX_CHECKPOINT_AGE = '15m';
 
 export function registerVerify(program: Command, setCode: (code: number) => void): void {
-  withSettings(program.command('verify').description('verify the journal: exit 0 valid, 1 invalid, 2 could not run'), STORE_FLAGS)
+  withSettings(program.command('verify').description('verify the journal: exit 0 valid, 1 invalid, 2 could not run'), [...STORE_FLAGS, 'signing-key-file'])
     .option('--file <path>', 'verify a JSONL export instead of a store')
+    .option('--key <verifier-key>', 'a trusted checkpoint key (repeatable) [PAYLOG_VERIFY_KEY]', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--keys <file>', 'a file of trusted keys with validity windows [PAYLOG_VERIFY_KEYS]', process.env.PAYLOG_VERIFY_KEYS)
+    .option('--max-checkpoint-age <duration>', `an open stream's newest checkpoint may be this old (default ${DEFAULT_MAX_CHECKPOINT_AGE} for a store, unchecked for a file)`)
     .option('--json', 'print the result as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
       const file = typeof opts.file === 'string' ? opts.file : null;
-      const progress = process.stderr.isTTY && !opts.json
-        ? (n: number) => process.stderr.write(`\rverifying… ${n.toLocaleString('en-US')} records`)
-        : undefined;
+      const given = [...(opts.key as string[]), ...(process.env.PAYLOG_VERIFY_KEY ? [process.env.PAYLOG_VERIFY_KEY] : [])];
+      let trusted: TrustedKey[] = trustedKeysFrom(given, typeof opts.keys === 'string' ? opts.keys : undefined);
+      let keySource = `${trusted.length} key${trusted.length === 1 ? '' : 's'} given`;
+      if (trusted.length === 0) {
+        const local = localTrustedKeys(config);
+        if (!local) throw new Error('no verifier key: pass --key <verifier key> (see `paylog keys public`) or --keys <file>');
+        trusted = local.keys;
+        keySource = `the local signing key (${local.source}); pass --key to verify against a published key`;
+      }
+      const age = typeof opts.maxCheckpointAge === 'string' ? opts.maxCheckpointAge : file ? undefined : DEFAULT_MAX_CHECKPOINT_AGE;
+      const progress = process.stderr.isTTY && !opts.json ? progressBar() : undefined;
+      const options = {
+        trusted,
+        nowMs: Date.now(),
+        ...(age !== undefined && { maxCheckpointAgeMs: parseDuration(age) }),
+        ...(progress && { onProgress: progress }),
+      };
       let report: ChainReport;
       let target: string;
       if (file) {
         target = file;
-        report = await verifyJournal(fileRecords(file), { ...(progress && { onProgress: progress }) });
+        report = await verifyRecords(fileRecords(file), { ...options, ...(typeof opts.journal === 'string' && { journal: opts.journal }) });
       } else {
         target = redactStoreUrl(config.storeUrl);
         const store = await openStore(config);
         try {
-          report = await verifyJournal(storeRecords(store.journal), { journal: config.journalName, ...(progress && { onProgress: progress }) });
+          report = await verifyStore(store.journal, { ...options, journal: config.journalName });
         } finally {
           await store.close();
         }
       }
       if (progress) process.stderr.write('\r\x1b[K');
-      process.stdout.write(opts.json ? `${JSON.stringify(toJson(report, target), null, 2)}\n` : toText(report, target));
+      process.stdout.write(opts.json ? `${JSON.stringify(toJson(report, target), null, 2)}\n` : toText(report, target, keySource));
       setCode(report.problems.length === 0 ? 0 : 1);
     });
+}
+
+function progressBar(): (n: number) => void {
+  const started = Date.now();
+  return (n) => {
+    const rate = n / Math.max(0.001, (Date.now() - started) / 1000);
+    process.stderr.write(`\rverifying… ${n.toLocaleString('en-US')} records (${Math.round(rate).toLocaleString('en-US')}/s)`);
+  };
 }
 
 /** Reads a JSONL export line by line; an unreadable line is passed on as a malformed record. */
@@ -61,16 +90,21 @@ export async function* fileRecords(path: string): AsyncGenerator<SourcedRecord> 
   }
 }
 
-function toText(report: ChainReport, target: string): string {
-  const out: string[] = [`Validating journal in ${target}`, ''];
+const END_LABELS = { stopped: 'stopped', sealed_after_crash: 'sealed after a crash', open: 'open' } as const;
+
+function toText(report: ChainReport, target: string, keySource: string): string {
+  const out: string[] = [`Validating journal in ${target}`, `Checkpoint keys: ${keySource}`, ''];
   for (const p of report.problems) {
     out.push(`INVALID: stream ${p.stream}${p.seq === null ? '' : ` seq ${p.seq}`}: ${p.kind.replace(/_/g, ' ')} — ${p.message}`);
   }
   if (report.problems.length > 0) out.push('');
+  for (const s of report.streams) {
+    const uncovered = s.uncovered > 0 ? `, ${s.uncovered.toLocaleString('en-US')} not yet covered by a checkpoint` : '';
+    out.push(`${s.valid ? 'valid  ' : 'INVALID'}  ${s.stream}  ${s.records.toLocaleString('en-US')} records, ${s.checkpoints} checkpoint${s.checkpoints === 1 ? '' : 's'}, ${END_LABELS[s.end]}${uncovered}`);
+  }
+  out.push('');
   const valid = report.streams.filter((s) => s.valid).length;
-  const open = report.streams.filter((s) => !s.stopped).length;
-  out.push(`${valid}/${report.streams.length} streams valid, ${report.records.toLocaleString('en-US')} records, 0 checkpoints`);
-  if (open > 0) out.push(`${open} stream${open === 1 ? '' : 's'} still open or ended without journal.stopped`);
+  out.push(`${valid}/${report.streams.length} streams valid, ${report.records.toLocaleString('en-US')} records, ${report.checkpoints.toLocaleString('en-US')} checkpoints`);
   return `${out.join('\n')}\n`;
 }
 
@@ -81,7 +115,7 @@ function toJson(report: ChainReport, target: string): unknown {
     streams: report.streams,
     streamsValid: report.streams.filter((s) => s.valid).length,
     records: report.records,
-    checkpoints: 0,
+    checkpoints: report.checkpoints,
     problems: report.problems,
   };
 }

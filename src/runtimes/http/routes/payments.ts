@@ -7,7 +7,9 @@ import { validateIdempotencyKey } from '../../../app/validate-payment.js';
 import { PaylogError } from '../../../core/errors.js';
 import type { PaymentRequest } from '../../../core/payment.js';
 import { callerOf } from '../caller.js';
-import { EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody } from '../schemas.js';
+import { CheckpointListSchema, EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
+import { latestCheckpoints, paymentProof } from '../../../app/proofs.js';
+import { SubtreeHashes } from '../../../app/subtree-hashes.js';
 
 const paymentOrError = {
   201: { $ref: 'Payment#' }, 202: { $ref: 'Payment#' },
@@ -17,6 +19,7 @@ const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 
 export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLimitPerSecond: number): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const subtrees = new SubtreeHashes(ctx.store.journal);
   // With rate limiting off the plugin is not registered and this config is ignored.
   const config = { rateLimit: { max: Math.max(1, rateLimitPerSecond), timeWindow: 1000 } };
 
@@ -64,4 +67,17 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
     config,
     schema: { summary: "A payment's audit records, in order, with their hashes", params: IdParams, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } } },
   }, async (request) => ({ data: await paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id) }));
+
+  app.get('/v1/payments/:id/proof', {
+    config,
+    schema: {
+      summary: "Inclusion proofs of a payment's audit records against signed checkpoints (a receipt to keep)",
+      params: IdParams, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
+    },
+  }, async (request) => paymentProof(ctx, subtrees, request.apiKey?.merchantId ?? '', request.params.id));
+
+  app.get('/v1/audit/checkpoints', {
+    config,
+    schema: { summary: 'The latest signed checkpoint of every journal stream', response: { 200: CheckpointListSchema } },
+  }, async () => ({ data: await latestCheckpoints(ctx) }));
 }

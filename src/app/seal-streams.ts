@@ -1,0 +1,45 @@
+import { checkpointOrigin, signCheckpoint } from '../core/checkpoint.js';
+import { MerkleFrontier } from '../core/merkle.js';
+import type { NoteSigner } from '../core/signed-note.js';
+import { rfc3339 } from '../core/time.js';
+import type { AppContext, Caller } from './context.js';
+import { READ_PAGE_RECORDS } from './journal-source.js';
+import { draft } from './records.js';
+
+export interface SealedStream {
+  stream: string;
+  size: number;
+  root: string;
+}
+
+/**
+ * Seals the streams of writers that died without journal.stopped: once a stream's lease
+ * has lapsed, this writer signs a final checkpoint over what is there, saves it for that
+ * stream, and records `journal.sealed` in its own stream — so the crashed stream is
+ * covered by a signature and anything appended to it later is detected.
+ */
+export async function sealAbandonedStreams(ctx: AppContext, caller: Caller, signers: readonly NoteSigner[]): Promise<SealedStream[]> {
+  const now = rfc3339(ctx.clock.now());
+  const own = ctx.writer.streamId;
+  const sealed: SealedStream[] = [];
+  for (const stream of await ctx.store.journal.listStreams()) {
+    if (stream.state !== 'open' || stream.id === own || stream.leaseExpiresAt > now) continue;
+    const frontier = new MerkleFrontier();
+    for (let from = 1; ; from += READ_PAGE_RECORDS) {
+      const hashes = await ctx.store.journal.readHashes(stream.id, from, READ_PAGE_RECORDS);
+      for (const hash of hashes) frontier.push(Buffer.from(hash, 'hex'));
+      if (hashes.length < READ_PAGE_RECORDS) break;
+    }
+    // Exactly one of several writers starting at once wins the stream.
+    if (!(await ctx.store.journal.closeStream(stream.id, 'sealed', own, now))) continue;
+    const size = frontier.size;
+    const root = frontier.root().toString('hex');
+    const note = signCheckpoint({ origin: checkpointOrigin(stream.journal, stream.id), size, root }, signers);
+    await ctx.writer.append({
+      records: [draft(caller, 'journal.sealed', stream.id, 'success', { stream: stream.id, size, root, note, writer: stream.writer, leaseExpiredAt: stream.leaseExpiresAt }, 'writer_lease_expired')],
+      checkpoint: { stream: stream.id, size, root, note, createdAt: now },
+    });
+    sealed.push({ stream: stream.id, size, root });
+  }
+  return sealed;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredCheckpoint } from '../../src/ports/journal-store.js';
+import { StreamConflictError } from '../../src/ports/store.js';
+import { type StoreFactory, at, openStream, withStore } from './fixtures.js';
+
+function checkpoint(stream: string, size: number): StoredCheckpoint {
+  return { stream, size, root: 'ab'.repeat(32), note: `paylog-test/${stream}\n${size}\nq83vq83vq83vq83vq83vq83vq83vq83vq83vq83vq80=\n\n\u2014 k AAAA\n`, createdAt: at(size) };
+}
+
+/** Stream leases and states, leaf hashes, and checkpoints. */
+export function streamsContract(factory: StoreFactory): void {
+  describe('JournalStore streams and checkpoints', () => {
+    it('renews the lease of an open stream only', withStore(factory, async (store) => {
+      await openStream(store, 'str_1');
+      expect(await store.journal.renewLease('str_1', at(99_000))).toBe(true);
+      expect((await store.journal.listStreams())[0]).toMatchObject({ leaseExpiresAt: at(99_000), state: 'open' });
+      expect(await store.journal.closeStream('str_1', 'stopped', 'str_1', at(5))).toBe(true);
+      expect(await store.journal.renewLease('str_1', at(199_000))).toBe(false);
+      expect(await store.journal.renewLease('str_unknown', at(199_000))).toBe(false);
+    }));
+
+    it('closes a stream once: of many concurrent sealers exactly one wins', withStore(factory, async (store) => {
+      await openStream(store, 'str_dead');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.journal.closeStream('str_dead', 'sealed', `str_${i}`, at(i))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = `str_${results.indexOf(true)}`;
+      expect((await store.journal.listStreams())[0]).toMatchObject({ state: 'sealed', closedBy: winner });
+      expect(await store.journal.closeStream('str_dead', 'stopped', 'str_dead', at(50))).toBe(false);
+    }));
+
+    it('reads leaf hashes in seq order, paged', withStore(factory, async (store) => {
+      const stream = await openStream(store, 'str_1');
+      const records = stream.many(7);
+      await store.journal.commit([{ records }]);
+      expect(await store.journal.readHashes('str_1', 1, 100)).toEqual(records.map((r) => r.hash));
+      expect(await store.journal.readHashes('str_1', 3, 2)).toEqual(records.slice(2, 4).map((r) => r.hash));
+      expect(await store.journal.readHashes('str_other', 1, 10)).toEqual([]);
+    }));
+
+    it('saves checkpoints with a commit and returns the latest of each stream', withStore(factory, async (store) => {
+      const a = await openStream(store, 'str_a');
+      const b = await openStream(store, 'str_b', 10);
+      await store.journal.commit([{ records: a.many(2), checkpoint: checkpoint('str_a', 2) }]);
+      await store.journal.commit([{ records: a.many(3), checkpoint: checkpoint('str_a', 5) }, { records: b.many(1), checkpoint: checkpoint('str_b', 1) }]);
+      expect(await store.journal.latestCheckpoint('str_a')).toEqual(checkpoint('str_a', 5));
+      expect(await store.journal.latestCheckpoint('str_none')).toBeNull();
+      expect(await store.journal.latestCheckpoints()).toEqual([checkpoint('str_a', 5), checkpoint('str_b', 1)]);
+    }));
+
+    it('refuses a second checkpoint of the same size, or of an unknown stream, and applies nothing of that batch', withStore(factory, async (store) => {
+      const a = await openStream(store, 'str_a');
+      await store.journal.commit([{ records: a.many(2), checkpoint: checkpoint('str_a', 2) }]);
+      const more = a.many(1);
+      await expect(store.journal.commit([{ records: more, checkpoint: checkpoint('str_a', 2) }])).rejects.toBeInstanceOf(StreamConflictError);
+      await expect(store.journal.commit([{ records: more, checkpoint: checkpoint('str_ghost', 1) }])).rejects.toBeInstanceOf(StreamConflictError);
+      expect(await store.journal.head('str_a')).toMatchObject({ seq: 2 });
+    }));
+  });
+}
