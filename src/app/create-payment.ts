@@ -8,12 +8,9 @@ import { type AttemptReport, type ChargeOutcome, chargeWithRetries } from './cha
 import type { ApiResponse, AppContext, Caller } from './context.js';
 import { claimIdempotencyKey } from './idempotency.js';
 import { withAuditPointer } from './journal-writer.js';
-import { paymentResponse } from './payment-response.js';
+import { GATEWAY_RETRY_AFTER_S, paymentResponse } from './payment-response.js';
 import { draft } from './records.js';
 import { validatePayment } from './validate-payment.js';
-
-/** Seconds a client should wait before retrying a payment that failed as gateway_unavailable. */
-export const GATEWAY_RETRY_AFTER_S = 30;
 
 /**
  * POST /v1/payments: validate, claim the idempotency key, make `payment.received`

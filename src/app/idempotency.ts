@@ -3,7 +3,7 @@ import type { PaymentRequest } from '../core/payment.js';
 import { rfc3339 } from '../core/time.js';
 import type { ApiResponse, AppContext, Caller } from './context.js';
 import { withAuditPointer } from './journal-writer.js';
-import { paymentResponse } from './payment-response.js';
+import { GATEWAY_RETRY_AFTER_S, paymentResponse } from './payment-response.js';
 import { draft } from './records.js';
 import { requestFingerprint } from './request-fingerprint.js';
 
@@ -61,7 +61,7 @@ async function answerRecovered(ctx: AppContext, caller: Caller, key: string, pay
   const requestId = caller.origin.requestId ?? '';
   const sealed = await ctx.writer.append({
     records: [draft(caller, 'idempotency.replayed', paymentId, 'success', { idempotencyKey: key, recovered: true }, 'recovered_after_crash')],
-    idempotency: { merchantId: caller.merchantId, key, paymentId, response: paymentResponse(payment, requestId, 30) },
+    idempotency: { merchantId: caller.merchantId, key, paymentId, response: paymentResponse(payment, requestId, GATEWAY_RETRY_AFTER_S) },
   });
-  return paymentResponse(payment.audit ? payment : withAuditPointer(payment, sealed), requestId, 30);
+  return paymentResponse(payment.audit ? payment : withAuditPointer(payment, sealed), requestId, GATEWAY_RETRY_AFTER_S);
 }

@@ -2,6 +2,9 @@ import { ERROR_CODES } from '../core/errors.js';
 import type { Payment } from '../core/payment.js';
 import type { ApiResponse } from './context.js';
 
+/** Seconds a client should wait before retrying a payment that failed as gateway_unavailable. */
+export const GATEWAY_RETRY_AFTER_S = 30;
+
 /** Renders a payment in its final (or processing) state as SPEC §1's response. */
 export function paymentResponse(payment: Payment, requestId: string, retryAfterS: number): ApiResponse {
   switch (payment.status) {

@@ -22,6 +22,7 @@ export async function verifyRecords(source: AsyncIterable<SourcedRecord>, option
 export async function verifyStore(journal: JournalStore, options: VerifyOptions = {}): Promise<ChainReport> {
   const verifier = new ChainVerifier(options);
   for (const checkpoint of await journal.latestCheckpoints()) verifier.expectCheckpoint(checkpoint.stream, checkpoint);
+  for (const stream of await journal.listStreams()) if (stream.state === 'stopped') verifier.expectStopped(stream.id);
   return run(verifier, storeRecords(journal), options);
 }
 

@@ -91,6 +91,7 @@ interface StreamState {
   lastCheckpointMs: number | null;
   firstMs: number | null;
   sealed: boolean;
+  mustStop: boolean;
   expected: ExpectedCheckpoint[];
 }
 
@@ -204,6 +205,7 @@ export class ChainVerifier {
     let checkpoints = 0;
     for (const state of this.streams.values()) {
       this.checkExpected(state, true);
+      this.checkFinalCheckpoint(state);
       this.checkFreshness(state);
       const own = [...state.problems, ...state.missing.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
       problems.push(...own);
@@ -294,6 +296,22 @@ export class ChainVerifier {
     });
   }
 
+  /** The store says the stream was stopped cleanly: its end must show it. */
+  expectStopped(stream: string): void {
+    this.stateOf(stream).mustStop = true;
+  }
+
+  /** A writer that stops cleanly seals its stream with a final checkpoint right after journal.stopped. */
+  private checkFinalCheckpoint(state: StreamState): void {
+    if (state.mustStop && !state.stopped) {
+      this.problemAt(state, state.expectedSeq, 'truncated', 'the store records this stream as stopped, but its journal.stopped record is missing');
+    }
+    if (!this.options.trusted || !state.stopped || state.records === 0) return;
+    if (state.covered < state.records) {
+      this.problemAt(state, state.expectedSeq, 'truncated', 'the stream stopped but its final checkpoint is missing (records removed from its end?)');
+    }
+  }
+
   private checkFreshness(state: StreamState): void {
     const maxAge = this.options.maxCheckpointAgeMs;
     if (maxAge === undefined || state.stopped || state.sealed || state.records === 0) return;
@@ -314,7 +332,7 @@ export class ChainVerifier {
       state = {
         stream, expectedSeq: 1, prevHash: GENESIS_PREV, records: 0, lastHash: GENESIS_PREV,
         stopped: false, seen: new Map(), missing: new Map(), problems: [],
-        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, expected: [],
+        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, mustStop: false, expected: [],
       };
       this.streams.set(stream, state);
     }

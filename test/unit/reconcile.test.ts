@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/app/context.js';
+import { draft } from '../../src/app/records.js';
+import { reconcile } from '../../src/app/reconcile.js';
+import type { AuditRecord } from '../../src/core/audit-record.js';
+import { maskCard } from '../../src/core/card.js';
+import { ChainVerifier } from '../../src/core/chain-verifier.js';
+import { newId } from '../../src/core/ids.js';
+import { type Payment, recordCard } from '../../src/core/payment.js';
+import { rfc3339 } from '../../src/core/time.js';
+import type { Gateway } from '../../src/ports/gateway.js';
+import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+
+const apps: TestApp[] = [];
+afterEach(async () => {
+  for (const t of apps.splice(0)) await t.close();
+});
+
+async function app(reconcileAfterMs = '0'): Promise<{ t: TestApp; secret: string }> {
+  const t = await startTestApp({ PAYLOG_RECONCILE_AFTER_MS: reconcileAfterMs });
+  apps.push(t);
+  return { t, secret: await t.keyFor('acme') };
+}
+
+async function pay(t: TestApp, secret: string, number: string): Promise<{ status: number; payment: Payment }> {
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1/payments', payload: paymentBody(number),
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+  });
+  const body = res.json();
+  return { status: res.statusCode, payment: (body.error?.payment ?? body) as Payment };
+}
+
+/**
+ * Reconciliation takes payments last changed strictly before now − reconcileAfterMs; with 0,
+ * one changed in this very millisecond is not yet due. Waits (≤ a few ms) until the clock
+ * has moved past it, instead of sleeping for a guessed time.
+ */
+async function pastUpdate(ctx: AppContext, payment: Payment): Promise<void> {
+  const deadline = Date.now() + 1_000;
+  while (ctx.clock.now() <= Date.parse(payment.updatedAt)) {
+    if (Date.now() > deadline) throw new Error('clock did not advance');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+async function reconciledRecords(ctx: AppContext, id: string): Promise<AuditRecord[]> {
+  return (await ctx.store.journal.readByResource(id)).filter((r) => r.type === 'payment.reconciled');
+}
+
+/** What a request that died right after `payment.received` leaves behind: a durable, processing payment. */
+async function receivedThenCrashed(t: TestApp, number: string, updatedAgoMs = 0): Promise<Payment> {
+  const { ctx } = t.services;
+  const nowMs = ctx.clock.now() - updatedAgoMs;
+  const card = { number, expMonth: 12, expYear: FUTURE_YEAR, cvc: '123' };
+  const masked = maskCard(card, ctx.fingerprintKey);
+  const id = newId('txn', nowMs, ctx.random.bytes(16));
+  const now = rfc3339(nowMs);
+  const payment: Payment = {
+    id, object: 'payment', status: 'processing', amount: 2500, currency: 'EUR', merchantId: 'acme', card: masked,
+    attempts: 0, declineCode: null, failureCode: null, description: null, merchantReference: null, metadata: {},
+    createdAt: now, updatedAt: now, audit: null,
+  };
+  const caller = { merchantId: 'acme', actor: 'key_crashed', origin: { requestId: 'req_crashed', traceId: null, ip: '127.0.0.1' } };
+  await ctx.writer.append({
+    records: [draft(caller, 'payment.received', id, 'success', { merchantId: 'acme', amount: 2500, currency: 'EUR', card: recordCard(masked), idempotencyKey: null })],
+    payment,
+  });
+  const stored = await ctx.store.payments.get('acme', id);
+  expect(stored?.status).toBe('processing');
+  return stored as Payment;
+}
+
+async function verifyAll(ctx: AppContext): Promise<void> {
+  const verifier = new ChainVerifier(ctx.writer.journal);
+  for (const stream of await ctx.store.journal.listStreams()) {
+    for (const record of await ctx.store.journal.readStream(stream.id, 1, 1_000_000)) verifier.add(record, { stream: stream.id, seq: record.seq });
+  }
+  expect(verifier.finish().problems).toEqual([]);
+}
+
+describe('reconcile', () => {
+  it.each([
+    ['4000000004089993', 'never answers'],
+    ['4000000005020005', 'answers garbage'],
+  ])('card %s (%s): 202 processing → reconciled to succeeded from the gateway ledger', async (number) => {
+    const { t, secret } = await app();
+    const { ctx, system } = t.services;
+    const { status, payment } = await pay(t, secret, number);
+    expect(status).toBe(202);
+    expect(payment.status).toBe('processing');
+    const before = await ctx.store.payments.get('acme', payment.id);
+    expect(before?.audit).toEqual(payment.audit);
+    await pastUpdate(ctx, payment);
+
+    const result = await reconcile(ctx, system);
+    expect(result).toEqual({ examined: 1, resolved: [{ id: payment.id, status: 'succeeded' }], unresolved: [] });
+
+    const [record, ...more] = await reconciledRecords(ctx, payment.id);
+    expect(more).toEqual([]);
+    expect(record).toMatchObject({
+      type: 'payment.reconciled', resource: payment.id, actor: 'system:test', outcome: 'success', reason: null,
+      data: { previousStatus: 'processing', status: 'succeeded', gatewayAnswer: 'approved', merchantId: 'acme', amount: 1099, currency: 'USD' },
+    });
+    const after = await ctx.store.payments.get('acme', payment.id);
+    expect(after).toMatchObject({ status: 'succeeded', failureCode: null, declineCode: null, attempts: payment.attempts });
+    expect(after?.audit).toEqual({ stream: record?.stream, seq: record?.seq, hash: record?.hash });
+    expect(after?.audit).not.toEqual(before?.audit);
+
+    // The API shows the same, and the trail ends with the reconciliation.
+    const read = await t.app.inject({ method: 'GET', url: `/v1/payments/${payment.id}`, headers: { authorization: `Bearer ${secret}` } });
+    expect(read.json()).toMatchObject({ status: 'succeeded', audit: after?.audit });
+    const events = await t.app.inject({ method: 'GET', url: `/v1/payments/${payment.id}/events`, headers: { authorization: `Bearer ${secret}` } });
+    const types = (events.json().data as AuditRecord[]).map((r) => r.type);
+    expect(types[0]).toBe('payment.received');
+    expect(types.slice(-2)).toEqual(['payment.processing', 'payment.reconciled']);
+    await verifyAll(ctx);
+  });
+
+  it('a payment whose gateway call never happened (crash after payment.received) → failed / gateway_unavailable', async () => {
+    const { t } = await app();
+    const { ctx, system } = t.services;
+    const crashed = await receivedThenCrashed(t, '4242424242424242');
+    expect(await ctx.gateway.lookup(crashed.id, AbortSignal.timeout(1_000))).toEqual({ kind: 'not_found' });
+    await pastUpdate(ctx, crashed);
+
+    const result = await reconcile(ctx, system);
+    expect(result).toEqual({ examined: 1, resolved: [{ id: crashed.id, status: 'failed' }], unresolved: [] });
+    const [record] = await reconciledRecords(ctx, crashed.id);
+    expect(record).toMatchObject({
+      outcome: 'failure', reason: 'gateway_unavailable',
+      data: { previousStatus: 'processing', status: 'failed', gatewayAnswer: 'not_found', failureCode: 'gateway_unavailable' },
+    });
+    const after = await ctx.store.payments.get('acme', crashed.id);
+    expect(after).toMatchObject({ status: 'failed', failureCode: 'gateway_unavailable', declineCode: null, attempts: 0 });
+    expect(after?.audit).toEqual({ stream: record?.stream, seq: record?.seq, hash: record?.hash });
+    // Never charged: reconciliation only looked, it did not charge.
+    expect(await t.services.ctx.store.gatewayLedger.get(crashed.id)).toBeNull();
+    await verifyAll(ctx);
+  });
+
+  it('a payment the gateway declined before the process died → declined with the gateway codes', async () => {
+    const { t } = await app();
+    const { ctx, system } = t.services;
+    const crashed = await receivedThenCrashed(t, '4000000000009995');
+    const card = { number: '4000000000009995', expMonth: 12, expYear: FUTURE_YEAR, cvc: '123' };
+    await ctx.gateway.charge({ gatewayKey: crashed.id, amount: 2500, currency: 'EUR', card }, AbortSignal.timeout(1_000));
+    await pastUpdate(ctx, crashed);
+
+    expect((await reconcile(ctx, system)).resolved).toEqual([{ id: crashed.id, status: 'declined' }]);
+    expect(await ctx.store.payments.get('acme', crashed.id)).toMatchObject({ status: 'declined', failureCode: 'card_declined', declineCode: 'insufficient_funds' });
+    const [record] = await reconciledRecords(ctx, crashed.id);
+    expect(record).toMatchObject({ outcome: 'failure', reason: 'card_declined', data: { status: 'declined', gatewayAnswer: 'declined', declineCode: 'insufficient_funds' } });
+  });
+
+  it('leaves alone payments that have been processing for less than reconcileAfterMs', async () => {
+    const { t, secret } = await app('60000');
+    const { ctx, system } = t.services;
+    const fresh = (await pay(t, secret, '4000000004089993')).payment;
+    const stale = await receivedThenCrashed(t, '4242424242424242', 120_000);
+
+    const result = await reconcile(ctx, system);
+    expect(result).toEqual({ examined: 1, resolved: [{ id: stale.id, status: 'failed' }], unresolved: [] });
+    expect(await ctx.store.payments.get('acme', fresh.id)).toEqual(fresh);
+    expect(await reconciledRecords(ctx, fresh.id)).toEqual([]);
+  });
+
+  it('a gateway lookup that throws leaves the payment processing and lists it as unresolved; the others still resolve', async () => {
+    const { t, secret } = await app();
+    const { ctx, system } = t.services;
+    const unreachable = (await pay(t, secret, '4000000004089993')).payment;
+    const reachable = (await pay(t, secret, '4000000005020005')).payment;
+    await pastUpdate(ctx, reachable);
+    await pastUpdate(ctx, unreachable);
+    const flaky: Gateway = {
+      charge: (request, signal) => ctx.gateway.charge(request, signal),
+      lookup: async (gatewayKey, signal) => {
+        if (gatewayKey === unreachable.id) throw new Error('connect ECONNREFUSED');
+        return ctx.gateway.lookup(gatewayKey, signal);
+      },
+    };
+    const before = await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000);
+
+    const result = await reconcile({ ...ctx, gateway: flaky }, system);
+    expect(result).toEqual({ examined: 2, resolved: [{ id: reachable.id, status: 'succeeded' }], unresolved: [unreachable.id] });
+    expect(await ctx.store.payments.get('acme', unreachable.id)).toEqual(unreachable);
+    expect(await reconciledRecords(ctx, unreachable.id)).toEqual([]);
+    const after = await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000);
+    expect(after.slice(before.length).map((r) => [r.type, r.resource])).toEqual([['payment.reconciled', reachable.id]]);
+
+    // Next time the gateway answers, it resolves.
+    expect((await reconcile(ctx, system)).resolved).toEqual([{ id: unreachable.id, status: 'succeeded' }]);
+  });
+
+  it('running it twice changes nothing the second time', async () => {
+    const { t, secret } = await app();
+    const { ctx, system } = t.services;
+    const a = (await pay(t, secret, '4000000004089993')).payment;
+    const b = await receivedThenCrashed(t, '5555555555554444');
+    const settled = await pay(t, secret, '4242424242424242'); // already final: never reconciled
+    expect(settled.status).toBe(201);
+    for (const p of [a, b, settled.payment]) await pastUpdate(ctx, p);
+
+    const first = await reconcile(ctx, system);
+    expect(first.examined).toBe(2);
+    expect(first.resolved.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    const recordsAfterFirst = await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000);
+    const paymentsAfterFirst = await Promise.all([a.id, b.id, settled.payment.id].map((id) => ctx.store.payments.get('acme', id)));
+    // Let the clock pass the reconciliation itself, so the second run would see what the first touched.
+    for (const p of paymentsAfterFirst) await pastUpdate(ctx, p as Payment);
+
+    const second = await reconcile(ctx, system);
+    expect(second).toEqual({ examined: 0, resolved: [], unresolved: [] });
+    expect(await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000)).toEqual(recordsAfterFirst);
+    expect(await Promise.all([a.id, b.id, settled.payment.id].map((id) => ctx.store.payments.get('acme', id)))).toEqual(paymentsAfterFirst);
+    await verifyAll(ctx);
+  });
+});
