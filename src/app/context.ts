@@ -1,6 +1,7 @@
 import type { Origin } from '../core/audit-record.js';
 import type { Clock, Random } from '../ports/clock.js';
 import type { Gateway } from '../ports/gateway.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Store } from '../ports/store.js';
 import type { RetryPolicy } from './charge-with-retries.js';
 import type { JournalWriter } from './journal-writer.js';
@@ -24,6 +25,7 @@ export interface AppContext {
   random: Random;
   /** Key of the HMACs over card numbers and request bodies. */
   fingerprintKey: Buffer;
+  metrics: Metrics;
   settings: AppSettings;
 }
 

@@ -81,6 +81,7 @@ async function runPayment(
 
   const attemptWrites: Promise<unknown>[] = [];
   const onAttempt = (report: AttemptReport): void => {
+    ctx.metrics.gatewayAttempt(report.result, report.latencyMs);
     const write = ctx.writer.append({
       records: [draft(caller, 'payment.attempted', id, attemptOutcome(report), attemptData(report), report.code)],
     });
@@ -138,6 +139,7 @@ async function finish(
       idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: idempotencyKey, paymentId: payment.id, response: render(own) }),
     }),
   });
+  ctx.metrics.paymentOutcome(payment.status);
   return render(sealed);
 }
 

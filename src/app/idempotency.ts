@@ -37,6 +37,7 @@ export async function claimIdempotencyKey(
       return {};
     case 'completed': {
       await ctx.writer.append({ records: [draft(caller, 'idempotency.replayed', claim.paymentId, 'success', data)] });
+      ctx.metrics.idempotentReplay();
       return { response: { ...claim.response, headers: { ...claim.response.headers, 'Idempotent-Replayed': 'true' } } };
     }
     case 'in_flight':

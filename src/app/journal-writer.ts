@@ -7,6 +7,7 @@ import type { NoteSigner } from '../core/signed-note.js';
 import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdempotencyUpdate } from '../ports/idempotency-store.js';
+import type { AuditMirror } from '../ports/audit-mirror.js';
 import type { CommitUnit, JournalStore, StoredCheckpoint } from '../ports/journal-store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
@@ -45,6 +46,8 @@ export interface JournalWriterOptions {
   checkpoints: CheckpointOptions | null;
   /** Told when the writer halts itself (sealed by another writer, or its tree disagrees with the store). */
   onHalt?: (reason: string) => void;
+  /** Gets every committed batch, in order, before its waiters are resolved. */
+  mirror?: AuditMirror;
 }
 
 export const DEFAULT_BATCH_RECORDS_MAX = 512;
@@ -86,6 +89,7 @@ export class JournalWriter {
   private idleWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private onDemand: Promise<StoredCheckpoint | null> | null = null;
+  private startedMs = 0;
 
   constructor(
     private readonly store: JournalStore,
@@ -106,10 +110,27 @@ export class JournalWriter {
     return this.tree.lastCheckpoint;
   }
 
+  /** True once the writer has halted itself; a new writer (a new stream) is needed. */
+  get halted(): boolean {
+    return this.state === 'halted';
+  }
+
+  /**
+   * For runtimes whose timers do not run between requests (Lambda freezes the process):
+   * renews the lease and checkpoints when the interval has passed since the last checkpoint.
+   */
+  async checkpointIfDue(): Promise<void> {
+    const cp = this.options.checkpoints;
+    if (!cp || cp.intervalMs === 0 || this.state !== 'open') return;
+    const last = this.tree.lastCheckpoint ? Date.parse(this.tree.lastCheckpoint.createdAt) : this.startedMs;
+    if (this.clock.now() - last >= cp.intervalMs) await this.tick();
+  }
+
   /** Registers the stream and makes `journal.started` durable. */
   async start(started: RecordDraft): Promise<AuditRecord> {
     if (this.state !== 'new') throw new Error('journal writer already started');
     const now = this.clock.now();
+    this.startedMs = now;
     await this.store.createStream({
       id: this.options.streamId,
       journal: this.options.journal,
@@ -269,6 +290,11 @@ export class JournalWriter {
       const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
       for (const pending of batch) pending.reject(failure);
       return;
+    }
+    try {
+      this.options.mirror?.publish(units.flatMap((u) => u.records));
+    } catch {
+      // The records are durable in the store; a mirror failure must not turn that into an error.
     }
     batch.forEach((pending, i) => pending.resolve(sealed[i] as AuditRecord[]));
   }

@@ -24,14 +24,15 @@ export async function sealAbandonedStreams(ctx: AppContext, caller: Caller, sign
   const sealed: SealedStream[] = [];
   for (const stream of await ctx.store.journal.listStreams()) {
     if (stream.state !== 'open' || stream.id === own || stream.leaseExpiresAt > now) continue;
+    // Close first, then read: once closed the stream takes no more commits, so the seal covers
+    // everything it will ever hold. Exactly one of several writers starting at once wins it.
+    if (!(await ctx.store.journal.closeStream(stream.id, 'sealed', own, now))) continue;
     const frontier = new MerkleFrontier();
     for (let from = 1; ; from += READ_PAGE_RECORDS) {
       const hashes = await ctx.store.journal.readHashes(stream.id, from, READ_PAGE_RECORDS);
       for (const hash of hashes) frontier.push(Buffer.from(hash, 'hex'));
       if (hashes.length < READ_PAGE_RECORDS) break;
     }
-    // Exactly one of several writers starting at once wins the stream.
-    if (!(await ctx.store.journal.closeStream(stream.id, 'sealed', own, now))) continue;
     const size = frontier.size;
     const root = frontier.root().toString('hex');
     const note = signCheckpoint({ origin: checkpointOrigin(stream.journal, stream.id), size, root }, signers);

@@ -8,6 +8,8 @@ import { loadSigningKeys } from './signing-keys.js';
 import { draft } from '../app/records.js';
 import type { Config } from '../config/config.js';
 import { newId } from '../core/ids.js';
+import type { AuditMirror } from '../ports/audit-mirror.js';
+import { type Metrics, NO_METRICS } from '../ports/metrics.js';
 import type { Store } from '../ports/store.js';
 import { loadFingerprintKey } from './local-keys.js';
 import { openStore } from './open-store.js';
@@ -31,15 +33,19 @@ export interface StartOptions {
   /** Seal crashed writers' streams at start (default true). */
   sealAbandoned?: boolean;
   onHalt?: (reason: string) => void;
+  mirror?: AuditMirror;
+  metrics?: Metrics;
 }
 
 /** The composition root: builds every service for a config and opens this process's stream. */
 export async function startServices(config: Config, options: StartOptions): Promise<Services> {
+  // Keys first: a bad key must stop the process before it creates or migrates a store.
+  const keys = loadSigningKeys(config);
+  const fingerprintKey = loadFingerprintKey(config);
   const store = options.store ?? (await openStore(config));
   const clock = systemClock;
   const random = systemRandom;
   const writerName = `${hostname()}:${process.pid}`;
-  const keys = loadSigningKeys(config);
   const signers = keys.previous ? [keys.current, keys.previous] : [keys.current];
   const actor = `system:${options.role}`;
   const writer = new JournalWriter(store.journal, clock, {
@@ -56,11 +62,13 @@ export async function startServices(config: Config, options: StartOptions): Prom
       leaseMs: config.streamLeaseMs,
     },
     ...(options.onHalt && { onHalt: options.onHalt }),
+    ...(options.mirror && { mirror: options.mirror }),
   });
   const ctx: AppContext = {
     store, writer, clock, random,
     gateway: createSimulatedGateway({ ledger: store.gatewayLedger, clock, latencyMs: config.gatewayLatencyMs }),
-    fingerprintKey: loadFingerprintKey(config),
+    fingerprintKey,
+    metrics: options.metrics ?? NO_METRICS,
     settings: {
       retry: {
         maxAttempts: config.gatewayMaxAttempts,

@@ -25,7 +25,7 @@ export function loadSigningKeys(config: Config): SigningKeys {
       ? parse(readKeyFile(config.signingKeyFile, 'PAYLOG_SIGNING_KEY_FILE'), 'PAYLOG_SIGNING_KEY_FILE')
       : localKey(config.dataDir);
   const previousPem = config.previousSigningKey ?? (config.previousSigningKeyFile !== null ? readKeyFile(config.previousSigningKeyFile, 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE') : null);
-  const previous = previousPem === null ? null : parse(previousPem, 'PAYLOG_PREVIOUS_SIGNING_KEY');
+  const previous = previousPem === null ? null : parse(previousPem, config.previousSigningKey !== null ? 'PAYLOG_PREVIOUS_SIGNING_KEY' : 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE');
   return {
     current: signerFromPrivateKey(config.journalName, current),
     previous: previous === null ? null : signerFromPrivateKey(config.journalName, previous),

@@ -92,6 +92,8 @@ interface StreamState {
   firstMs: number | null;
   sealed: boolean;
   mustStop: boolean;
+  /** The last record is a journal.checkpoint (valid or not: an invalid one is reported as such). */
+  lastIsCheckpoint: boolean;
   expected: ExpectedCheckpoint[];
 }
 
@@ -189,6 +191,7 @@ export class ChainVerifier {
     this.beforeLeaf(state, record);
     // Follow the record's own claimed hash so one altered record is reported once, not again at its successor.
     state.frontier.push(Buffer.from(record.hash, 'hex'));
+    state.lastIsCheckpoint = record.type === 'journal.checkpoint';
     state.firstMs ??= Date.parse(record.ts);
     state.prevHash = record.hash;
     state.lastHash = record.hash;
@@ -307,7 +310,7 @@ export class ChainVerifier {
       this.problemAt(state, state.expectedSeq, 'truncated', 'the store records this stream as stopped, but its journal.stopped record is missing');
     }
     if (!this.options.trusted || !state.stopped || state.records === 0) return;
-    if (state.covered < state.records) {
+    if (state.covered < state.records && !state.lastIsCheckpoint) {
       this.problemAt(state, state.expectedSeq, 'truncated', 'the stream stopped but its final checkpoint is missing (records removed from its end?)');
     }
   }
@@ -332,7 +335,7 @@ export class ChainVerifier {
       state = {
         stream, expectedSeq: 1, prevHash: GENESIS_PREV, records: 0, lastHash: GENESIS_PREV,
         stopped: false, seen: new Map(), missing: new Map(), problems: [],
-        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, mustStop: false, expected: [],
+        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, mustStop: false, lastIsCheckpoint: false, expected: [],
       };
       this.streams.set(stream, state);
     }

@@ -28,6 +28,14 @@ export function streamsContract(factory: StoreFactory): void {
       expect(await store.journal.closeStream('str_dead', 'stopped', 'str_dead', at(50))).toBe(false);
     }));
 
+    it('refuses records for a stream that is no longer open, leaving the stream as it was', withStore(factory, async (store) => {
+      const stream = await openStream(store, 'str_1');
+      await store.journal.commit([{ records: stream.many(2) }]);
+      expect(await store.journal.closeStream('str_1', 'sealed', 'str_other', at(3))).toBe(true);
+      await expect(store.journal.commit([{ records: stream.many(1) }])).rejects.toBeInstanceOf(StreamConflictError);
+      expect(await store.journal.head('str_1')).toMatchObject({ seq: 2 });
+    }));
+
     it('reads leaf hashes in seq order, paged', withStore(factory, async (store) => {
       const stream = await openStream(store, 'str_1');
       const records = stream.many(7);

@@ -25,6 +25,10 @@ export interface HttpAppOptions {
   /** Requests per second per API key; 0 turns the limit off. */
   rateLimitPerSecond: number;
   logger: FastifyServerOptions['logger'];
+  /** Behind API Gateway: the request ID comes from this header (set from requestContext.requestId). */
+  requestIdHeader?: string;
+  /** Serve the OpenAPI UI at /docs (its static files are not in the Lambda bundle). Default true. */
+  docsUi?: boolean;
 }
 
 /** Builds the HTTP API without listening: the server, the Lambda handler and tests all use it. */
@@ -33,7 +37,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   const app = Fastify({
     logger: options.logger,
     bodyLimit: BODY_LIMIT_BYTES,
-    genReqId: () => newId('req', Date.now(), randomBytes(16)),
+    genReqId: (req) => {
+      const upstream = options.requestIdHeader === undefined ? undefined : req.headers[options.requestIdHeader];
+      return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) ? `req_${upstream}` : newId('req', Date.now(), randomBytes(16));
+    },
+    requestIdLogLabel: 'correlation_id',
     // Fastify's defaults strip unknown fields and coerce "10" to 10; the contract is to reject both.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
@@ -78,7 +86,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   }
 
-  await registerDocs(app);
+  await registerDocs(app, options.docsUi ?? true);
   registerHealth(app, ctx);
   await app.register(async (v1) => {
     registerAuth(v1, ctx);

@@ -15,7 +15,8 @@ export interface RunningServer {
 
 /** Starts `paylog serve`: the HTTP API on the configured address, with periodic reconciliation. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const services = await startServices(config, { role: 'serve' });
+  let onHalt: (reason: string) => void = () => undefined;
+  const services = await startServices(config, { role: 'serve', onHalt: (reason) => onHalt(reason) });
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
@@ -44,6 +45,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   timer?.unref();
 
   let stopping: Promise<void> | null = null;
+  // A halted writer cannot journal anything: stop serving (exit 1) so a supervisor restarts
+  // the process with a new stream, instead of answering 503 forever.
+  onHalt = (reason) => {
+    app.log.fatal({ reason }, 'journal writer halted; shutting down');
+    process.exitCode = 1;
+    void stop().catch(() => undefined);
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (timer) clearInterval(timer);

@@ -23,7 +23,11 @@ export class MemoryJournalStore implements JournalStore {
     const heads = new Map<string, StreamHead | null>();
     for (const unit of units) {
       for (const record of unit.records) {
-        if (!heads.has(record.stream)) heads.set(record.stream, this.storedHead(record.stream));
+        if (!heads.has(record.stream)) {
+          heads.set(record.stream, this.storedHead(record.stream));
+          const state = this.state.streams.get(record.stream)?.state;
+          if (state !== 'open') throw new StreamConflictError(`stream ${record.stream} is ${state}`);
+        }
         checkContinues(record, heads.get(record.stream) ?? null);
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
       }

@@ -37,7 +37,7 @@ export class SqliteJournalStore implements JournalStore {
     const db = conn.db;
     this.insertStreamStmt = db.prepare(`
       INSERT INTO streams (id, journal, started_at, writer, lease_expires_at) VALUES (@id, @journal, @startedAt, @writer, @leaseExpiresAt)`);
-    this.streamExistsStmt = db.prepare('SELECT 1 FROM streams WHERE id = ?').pluck();
+    this.streamExistsStmt = db.prepare('SELECT state FROM streams WHERE id = ?').pluck();
     this.listStreamsStmt = db.prepare(`
       SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
              closed_by AS closedBy, closed_at AS closedAt
@@ -124,7 +124,10 @@ export class SqliteJournalStore implements JournalStore {
       for (const record of unit.records) {
         if (!heads.has(record.stream)) {
           // Records of an unregistered stream would be invisible to listStreams, hence to verify and export.
-          if (this.streamExistsStmt.get(record.stream) === undefined) throw new StreamConflictError(`stream ${record.stream} does not exist`);
+          const state = this.streamExistsStmt.get(record.stream) as string | undefined;
+          if (state === undefined) throw new StreamConflictError(`stream ${record.stream} does not exist`);
+          // A stream sealed by another writer (its lease lapsed) takes no more records, in the same transaction.
+          if (state !== 'open') throw new StreamConflictError(`stream ${record.stream} is ${state}`);
           heads.set(record.stream, this.storedHead(record.stream));
         }
         checkContinues(record, heads.get(record.stream) ?? null);

@@ -44,9 +44,10 @@ export function registerVerify(program: Command, setCode: (code: number) => void
       };
       let report: ChainReport;
       let target: string;
+      const fileStats: FileStats = { skipped: 0 };
       if (file) {
         target = file;
-        report = await verifyRecords(fileRecords(file), { ...options, ...(typeof opts.journal === 'string' && { journal: opts.journal }) });
+        report = await verifyRecords(fileRecords(file, fileStats), { ...options, ...(typeof opts.journal === 'string' && { journal: opts.journal }) });
       } else {
         target = redactStoreUrl(config.storeUrl);
         const store = await openStore(config);
@@ -57,7 +58,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
         }
       }
       if (progress) process.stderr.write('\r\x1b[K');
-      process.stdout.write(opts.json ? `${JSON.stringify(toJson(report, target), null, 2)}\n` : toText(report, target, keySource));
+      if (fileStats.skipped > 0) keySource += `\nSkipped ${fileStats.skipped.toLocaleString('en-US')} lines that are not audit records (logs, metrics)`;
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...(toJson(report, target) as object), skippedLines: fileStats.skipped }, null, 2)}\n` : toText(report, target, keySource));
       setCode(report.problems.length === 0 ? 0 : 1);
     });
 }
@@ -70,13 +72,26 @@ function progressBar(): (n: number) => void {
   };
 }
 
-/** Reads a JSONL export line by line; an unreadable line is passed on as a malformed record. */
-export async function* fileRecords(path: string): AsyncGenerator<SourcedRecord> {
+export interface FileStats {
+  /** JSON lines that are plainly not audit records (operational logs, EMF metrics in a CloudWatch export). */
+  skipped: number;
+}
+
+/**
+ * Reads a JSONL export line by line; an unreadable line is passed on as a malformed record.
+ * A CloudWatch Logs export interleaves audit records with operational log and metric lines,
+ * and S3 exports prefix each line with a timestamp: such prefixes are dropped, and JSON
+ * objects with none of a record's identifying fields are counted and skipped. (A record
+ * stripped of those fields is still caught: its seq goes missing.)
+ */
+export async function* fileRecords(path: string, stats: FileStats = { skipped: 0 }): AsyncGenerator<SourcedRecord> {
   const input = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const raw of lines) {
     line++;
+    const brace = raw.indexOf('{');
+    const text = brace > 0 && /^\S+ $/.test(raw.slice(0, brace)) ? raw.slice(brace) : raw;
     if (text.trim() === '') continue;
     let value: unknown = null;
     if (text.length <= LINE_BYTES_MAX) {
@@ -86,8 +101,17 @@ export async function* fileRecords(path: string): AsyncGenerator<SourcedRecord> 
         value = null;
       }
     }
+    if (isOtherJson(value)) {
+      stats.skipped++;
+      continue;
+    }
     yield { value, at: { line } };
   }
+}
+
+function isOtherJson(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return !('hash' in value) && !('seq' in value) && !('stream' in value) && !('prev' in value);
 }
 
 const END_LABELS = { stopped: 'stopped', sealed_after_crash: 'sealed after a crash', open: 'open' } as const;

@@ -1,0 +1,125 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput, type ScanCommandInput, type ScanCommandOutput,
+  QueryCommand, ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { StoreUnavailableError } from '../../../ports/store.js';
+import { isConditionFailed, translateError } from './errors.js';
+import { type TableName, tableName } from './tables.js';
+import type { DynamoLocation } from './url.js';
+
+/** Client tuning; the defaults suit a request path that must answer well inside API Gateway's 29 s. */
+export interface ClientOptions {
+  /** Attempts per call, the first included (SDK standard retry mode, with backoff). Default 3. */
+  maxAttempts?: number;
+  /** How long to wait for a TCP/TLS connection. Default 3000. */
+  connectionTimeoutMs?: number;
+  /** How long to wait for a response once connected. Default 5000. */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+export type Item = Record<string, unknown>;
+
+/** Builds the low-level client; createTables uses it bare, the store wraps it in a document client. */
+export function createClient(location: DynamoLocation, options: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    region: location.region,
+    ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint }),
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    },
+  });
+}
+
+/**
+ * The one client of a store (created once: it holds the connection pool and the resolved
+ * credentials) plus the closed flag. Every port call goes through `run`.
+ */
+export class DynamoConnection {
+  readonly doc: DynamoDBDocumentClient;
+  private readonly names: Record<TableName, string>;
+  private closed = false;
+
+  constructor(private readonly client: DynamoDBClient, readonly location: DynamoLocation) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      // Optional fields are left out rather than stored; class instances would be a bug, so refuse them.
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+    this.names = {} as Record<TableName, string>;
+    for (const table of ['streams', 'journal', 'checkpoints', 'payments', 'idempotency', 'apiKeys', 'gatewayLedger'] as const) {
+      this.names[table] = tableName(location.prefix, table);
+    }
+  }
+
+  table(name: TableName): string {
+    return this.names[name];
+  }
+
+  /**
+   * Runs SDK work, refusing once closed and translating failures. A failed condition is
+   * passed through untouched: each caller knows what it means (a conflict, a lost race).
+   */
+  async run<T>(work: (doc: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await work(this.doc);
+    } catch (err) {
+      if (isConditionFailed(err)) throw err;
+      throw this.closed ? new StoreUnavailableError('DynamoDB store is closed', { cause: err }) : translateError(err);
+    }
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('DynamoDB store is closed');
+  }
+
+  /** Every item of a query, following LastEvaluatedKey, stopping once `max` items are in. */
+  async queryAll(input: QueryCommandInput, max = Number.POSITIVE_INFINITY): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: QueryCommandInput['ExclusiveStartKey'];
+    do {
+      const remaining = max - items.length;
+      const page: QueryCommandOutput = await this.run((doc) => doc.send(new QueryCommand({
+        ...input,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
+      })));
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && items.length < max);
+    return items;
+  }
+
+  /** Every item of a scan (a scan page's Limit counts items read, not matched, so none is set). */
+  async scanAll(input: ScanCommandInput, max = Number.POSITIVE_INFINITY): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: ScanCommandInput['ExclusiveStartKey'];
+    do {
+      const page: ScanCommandOutput = await this.run((doc) => doc.send(new ScanCommand({
+        ...input,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      })));
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && items.length < max);
+    return items.slice(0, max);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // The document client's destroy() is a no-op; the pool lives in the base client.
+    this.client.destroy();
+  }
+}
+
+/** `#name` placeholders for every attribute an expression mentions: many (status, data, size, name, key…) are reserved words. */
+export function attributeNames(...attributes: string[]): Record<string, string> {
+  return Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
+}

@@ -1,0 +1,83 @@
+/**
+ * The DynamoDB tables, defined once: the store code reads and writes by these names and
+ * keys, `paylog migrate` creates tables from them, and the CDK stack in infra/ builds its
+ * tables from the very same objects (a test checks the synthesized template agrees), so a
+ * "missing the key" error from a table that does not match the code cannot happen.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  name: string;
+  type: AttributeType;
+}
+
+export interface IndexDefinition {
+  name: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Appended to the deployment's table prefix: `${prefix}-${suffix}`. */
+  suffix: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  indexes: IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), if the table expires items. */
+  ttlAttribute?: string;
+}
+
+export const TABLES = {
+  streams: {
+    suffix: 'streams',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [],
+  },
+  journal: {
+    suffix: 'journal',
+    partitionKey: { name: 'stream', type: 'S' },
+    sortKey: { name: 'seq', type: 'N' },
+    // A transaction's records across streams, in time order.
+    indexes: [{ name: 'byResource', partitionKey: { name: 'resource', type: 'S' }, sortKey: { name: 'tsKey', type: 'S' } }],
+  },
+  checkpoints: {
+    suffix: 'checkpoints',
+    partitionKey: { name: 'stream', type: 'S' },
+    sortKey: { name: 'size', type: 'N' },
+    indexes: [],
+  },
+  payments: {
+    suffix: 'payments',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [
+      // Newest first per merchant (TypeIDs are time-ordered).
+      { name: 'byMerchant', partitionKey: { name: 'merchantId', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+      // The same, per merchant and status ("acme#declined"), for filtered lists.
+      { name: 'byMerchantStatus', partitionKey: { name: 'merchantStatus', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+      // Payments still processing, oldest change first, for reconciliation.
+      { name: 'byStatus', partitionKey: { name: 'status', type: 'S' }, sortKey: { name: 'updatedAt', type: 'S' } },
+    ],
+  },
+  idempotency: {
+    suffix: 'idempotency',
+    partitionKey: { name: 'pk', type: 'S' },
+    indexes: [],
+    ttlAttribute: 'expiresAtEpoch',
+  },
+  apiKeys: {
+    suffix: 'api-keys',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [{ name: 'bySecretHash', partitionKey: { name: 'secretHash', type: 'S' } }],
+  },
+  gatewayLedger: {
+    suffix: 'gateway-ledger',
+    partitionKey: { name: 'gatewayKey', type: 'S' },
+    indexes: [],
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;
+
+export function tableName(prefix: string, table: TableName): string {
+  return `${prefix}-${TABLES[table].suffix}`;
+}

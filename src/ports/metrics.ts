@@ -1,0 +1,25 @@
+import type { PaymentStatus } from '../core/payment.js';
+
+export type AttemptResultName = 'approved' | 'declined' | 'timeout' | 'malformed' | 'unavailable';
+
+/**
+ * Operational metrics. Dimensions stay low-cardinality: outcome, result, service — never a
+ * transaction, merchant or key ID.
+ */
+export interface Metrics {
+  paymentOutcome(status: PaymentStatus): void;
+  gatewayAttempt(result: AttemptResultName, latencyMs: number): void;
+  idempotentReplay(): void;
+  coldStart(): void;
+  /** Emits what was collected (EMF: one log line per flush). */
+  flush(): void;
+}
+
+/** For runtimes without metrics. */
+export const NO_METRICS: Metrics = {
+  paymentOutcome: () => undefined,
+  gatewayAttempt: () => undefined,
+  idempotentReplay: () => undefined,
+  coldStart: () => undefined,
+  flush: () => undefined,
+};

@@ -1,0 +1,207 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
+import { JournalWriter, type CheckpointOptions } from '../../src/app/journal-writer.js';
+import type { RecordDraft, RecordType } from '../../src/core/audit-record.js';
+import { PaylogError } from '../../src/core/errors.js';
+import { signerFromPrivateKey } from '../../src/core/signed-note.js';
+import { rfc3339 } from '../../src/core/time.js';
+import type { Clock } from '../../src/ports/clock.js';
+import type { CommitUnit, JournalStore } from '../../src/ports/journal-store.js';
+import type { Store } from '../../src/ports/store.js';
+
+/**
+ * A JournalWriter must stop writing, and say so, when the stream it writes is no longer
+ * its own (another writer sealed it after its lease lapsed) or when the store no longer
+ * holds what the writer's Merkle tree says it committed.
+ */
+
+const JOURNAL = 'paylog-test';
+const STREAM = 'str_01jdhaltwriter000000000000';
+const T0_MS = Date.parse('2026-11-26T16:00:00.123Z');
+const POLL_DEADLINE_MS = 5_000;
+
+const clock: Clock = { now: () => T0_MS };
+const signer = signerFromPrivateKey(JOURNAL, generateKeyPairSync('ed25519').privateKey);
+
+function rec(type: RecordType, data: RecordDraft['data'] = {}): RecordDraft {
+  return { type, actor: 'system:test', origin: { requestId: null, traceId: null, ip: null }, resource: STREAM, outcome: 'success', reason: null, data };
+}
+
+/**
+ * A real memory JournalStore behind a proxy that can hold commits at a gate, count lease
+ * renewals, and lie about the hash of one committed record (as if the stored row had been
+ * changed under the writer). Everything else passes through.
+ */
+class WrappedJournal {
+  readonly journal: JournalStore;
+  renewals = 0;
+  /** Commits waiting at the gate. */
+  held = 0;
+  /** seq whose hash readHashes reports wrongly (null: report the truth). */
+  tamperedSeq: number | null = null;
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+
+  constructor(inner: JournalStore) {
+    const overrides: Partial<JournalStore> = {
+      commit: async (units: CommitUnit[]) => {
+        if (this.gate) {
+          this.held++;
+          await this.gate;
+          this.held--;
+        }
+        return inner.commit(units);
+      },
+      renewLease: (id: string, until: string) => {
+        this.renewals++;
+        return inner.renewLease(id, until);
+      },
+      readHashes: async (id: string, fromSeq: number, limit: number) => {
+        const hashes = await inner.readHashes(id, fromSeq, limit);
+        const at = this.tamperedSeq === null ? -1 : this.tamperedSeq - fromSeq;
+        if (at >= 0 && at < hashes.length) hashes[at] = 'f'.repeat(64);
+        return hashes;
+      },
+    };
+    this.journal = new Proxy(inner, {
+      get(target, prop) {
+        if (typeof prop === 'string' && prop in overrides) return overrides[prop as keyof JournalStore];
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  hold(): void {
+    this.gate = new Promise((resolve) => { this.openGate = resolve; });
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = null;
+    this.openGate = null;
+  }
+}
+
+interface Rig {
+  store: Store;
+  wrapped: WrappedJournal;
+  writer: JournalWriter;
+  halts: string[];
+}
+
+async function startedRig(checkpoints: Partial<CheckpointOptions>): Promise<Rig> {
+  const store = createMemoryStore();
+  const wrapped = new WrappedJournal(store.journal);
+  const halts: string[] = [];
+  const writer = new JournalWriter(wrapped.journal, clock, {
+    journal: JOURNAL, streamId: STREAM, writer: 'test:1', actor: 'system:test', batchRecordsMax: 512, queueRecordsMax: 50_000,
+    checkpoints: { signers: [signer], everyRecords: 1000, intervalMs: 0, leaseMs: 60_000, ...checkpoints },
+    onHalt: (reason) => halts.push(reason),
+  });
+  await writer.start(rec('journal.started'));
+  return { store, wrapped, writer, halts };
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + POLL_DEADLINE_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The rejection of a promise that must reject, as a PaylogError. */
+async function failure(promise: Promise<unknown>): Promise<PaylogError> {
+  const err = await promise.then(() => null, (e: unknown) => e);
+  expect(err, 'expected a rejection').toBeInstanceOf(PaylogError);
+  return err as PaylogError;
+}
+
+describe('a writer whose stream was sealed by another writer', () => {
+  it('halts at its next timer tick: onHalt is told, queued and later appends are refused with a 5xx', async () => {
+    const { store, wrapped, writer, halts } = await startedRig({ intervalMs: 20, leaseMs: 1000 });
+    // While the stream is ours, ticks renew the lease and nothing halts.
+    await until('two lease renewals', () => wrapped.renewals >= 2);
+    expect(halts).toEqual([]);
+    await writer.append({ records: [rec('auth.failed')] });
+
+    // A batch is in the store (held at the gate) and another append waits behind it.
+    wrapped.hold();
+    const inFlight = writer.append({ records: [rec('auth.failed', { n: 1 })] });
+    await until('a batch to wait at the gate', () => wrapped.held === 1);
+    // Its rejection is collected now, so it is handled whenever it comes.
+    const queued = failure(writer.append({ records: [rec('auth.failed', { n: 2 })] }));
+
+    // Another writer finds the lease lapsed and seals the stream.
+    expect(await store.journal.closeStream(STREAM, 'sealed', 'str_other', rfc3339(T0_MS))).toBe(true);
+    await until('the writer to halt', () => halts.length > 0);
+    expect(halts).toHaveLength(1);
+    expect(halts[0]).toMatch(/sealed by another writer/);
+
+    const queuedErr = await queued;
+    expect(queuedErr.status).toBeGreaterThanOrEqual(500);
+    const laterErr = await failure(writer.append({ records: [rec('auth.failed', { n: 3 })] }));
+    expect(laterErr.status).toBeGreaterThanOrEqual(500);
+    expect(laterErr.message).toMatch(/halted/);
+    expect((await failure(writer.checkpointNow())).status).toBeGreaterThanOrEqual(500);
+
+    // What the store does with the batch it already had is the store's business; let it finish.
+    wrapped.release();
+    await Promise.allSettled([inFlight]);
+    await writer.idle();
+    const renewalsAtHalt = wrapped.renewals;
+    const recordsAtHalt = (await store.journal.readStream(STREAM, 1, 1000)).length;
+
+    // Halted for good: stop() writes nothing (no journal.stopped, no checkpoint), the timer is gone.
+    await writer.stop(rec('journal.stopped'));
+    await new Promise((r) => setTimeout(r, 100));
+    const records = await store.journal.readStream(STREAM, 1, 1000);
+    expect(records).toHaveLength(recordsAtHalt);
+    expect(records.map((r) => r.type)).not.toContain('journal.stopped');
+    expect(records.some((r) => r.data.n === 2 || r.data.n === 3)).toBe(false);
+    expect(wrapped.renewals).toBe(renewalsAtHalt);
+    expect(halts).toHaveLength(1);
+    const [status] = await store.journal.listStreams();
+    expect(status).toMatchObject({ id: STREAM, state: 'sealed', closedBy: 'str_other' });
+  });
+});
+
+describe('a writer whose store was changed underneath it', () => {
+  const cases = [
+    { how: 'a checkpoint due by record count', everyRecords: 4, append: (w: JournalWriter) => w.append({ records: [rec('auth.failed', { n: 3 })] }) },
+    { how: 'an on-demand checkpoint', everyRecords: 1000, append: (w: JournalWriter) => w.checkpointNow() },
+  ];
+
+  it.each(cases)('signs $how when the stored records match its tree (control)', async ({ everyRecords, append }) => {
+    const { store, writer, halts } = await startedRig({ everyRecords });
+    await writer.append({ records: [rec('auth.failed', { n: 1 }), rec('auth.failed', { n: 2 })] });
+    await append(writer);
+    expect(halts).toEqual([]);
+    const checkpoint = await store.journal.latestCheckpoint(STREAM);
+    expect(checkpoint?.size).toBeGreaterThanOrEqual(3);
+    await writer.stop(rec('journal.stopped'));
+  });
+
+  it.each(cases)('refuses to sign $how: the batch fails with a 5xx, nothing of it is stored, the writer halts', async ({ everyRecords, append }) => {
+    const { store, wrapped, writer, halts } = await startedRig({ everyRecords });
+    await writer.append({ records: [rec('auth.failed', { n: 1 }), rec('auth.failed', { n: 2 })] });
+    const before = await store.journal.readStream(STREAM, 1, 1000);
+    expect(before.map((r) => r.seq)).toEqual([1, 2, 3]);
+
+    // seq 2 is already committed; the store now says it is something else.
+    wrapped.tamperedSeq = 2;
+    const err = await failure(append(writer));
+    expect(err.status).toBeGreaterThanOrEqual(500);
+    expect(halts).toHaveLength(1);
+    expect(halts[0]).toMatch(/disagree/);
+
+    expect(await store.journal.readStream(STREAM, 1, 1000)).toEqual(before);
+    expect(await store.journal.latestCheckpoint(STREAM)).toBeNull();
+    const later = await failure(writer.append({ records: [rec('auth.failed', { n: 4 })] }));
+    expect(later.status).toBeGreaterThanOrEqual(500);
+    await writer.stop(rec('journal.stopped'));
+    expect(await store.journal.readStream(STREAM, 1, 1000)).toEqual(before);
+  });
+});
