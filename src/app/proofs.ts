@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../core/audit-record.js';
+import { PaylogError } from '../core/errors.js';
 import type { StoredCheckpoint } from '../ports/journal-store.js';
 import type { AppContext } from './context.js';
 import { paymentEvents } from './read-payments.js';
@@ -57,4 +58,26 @@ export async function paymentProof(ctx: AppContext, hashes: SubtreeHashes, merch
 /** The latest checkpoint of every stream: what a witness or an auditor would fetch and keep. */
 export async function latestCheckpoints(ctx: AppContext): Promise<StoredCheckpoint[]> {
   return ctx.store.journal.latestCheckpoints();
+}
+
+export interface ConsistencyAnswer {
+  stream: string;
+  from: number;
+  to: number;
+  /** Hex hashes of the RFC 6962 consistency proof. */
+  proof: string[];
+}
+
+/**
+ * Proves that the stream's tree at `from` records is a prefix of its tree at `to`: a
+ * witness holding an older checkpoint checks a newer one with it (RFC 9162 §2.1.4.2).
+ */
+export async function consistency(ctx: AppContext, hashes: SubtreeHashes, stream: string, from: number, to: number): Promise<ConsistencyAnswer> {
+  const head = await ctx.store.journal.head(stream);
+  if (!head) throw new PaylogError('resource_missing', { param: 'stream', message: `No such stream: '${stream}'.` });
+  if (!(from >= 0 && from <= to && to <= head.seq)) {
+    throw new PaylogError('parameter_invalid', { param: 'to', message: `"from" and "to" must satisfy 0 ≤ from ≤ to ≤ ${head.seq}.` });
+  }
+  const proof = await hashes.consistencyProof(stream, from, to);
+  return { stream, from, to, proof: proof.map((p) => p.toString('hex')) };
 }

@@ -39,6 +39,20 @@ export class SubtreeHashes {
     return path(index, 0, size);
   }
 
+  /** RFC 6962 PROOF(size1, D[size2]): the tree of the first size1 leaves is a prefix of the first size2. */
+  async consistencyProof(stream: string, size1: number, size2: number): Promise<Buffer[]> {
+    if (size1 === 0 || size1 === size2) return [];
+    const sub = async (m: number, lo: number, hi: number, whole: boolean): Promise<Buffer[]> => {
+      if (m === hi - lo) return whole ? [] : [await this.range(stream, lo, hi)];
+      let k = 1;
+      while (k * 2 < hi - lo) k *= 2;
+      return m <= k
+        ? [...(await sub(m, lo, lo + k, whole)), await this.range(stream, lo + k, hi)]
+        : [...(await sub(m - k, lo + k, hi, false)), await this.range(stream, lo, lo + k)];
+    };
+    return sub(size1, 0, size2, true);
+  }
+
   private async perfect(stream: string, lo: number, n: number): Promise<Buffer> {
     if (n < BLOCK_LEAVES) return rootOf(await this.leaves(stream, lo, lo + n));
     const key = `${stream}:${lo}:${n}`;

@@ -100,3 +100,7 @@ export const ProofSchema = Type.Object({
   })),
   pending: Type.Array(RecordSchema, { description: 'records not yet covered by a checkpoint of their stream' }),
 });
+
+export const ConsistencySchema = Type.Object({
+  stream: Type.String(), from: Type.Integer(), to: Type.Integer(), proof: Type.Array(Type.String()),
+});

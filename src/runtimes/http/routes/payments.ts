@@ -7,8 +7,9 @@ import { validateIdempotencyKey } from '../../../app/validate-payment.js';
 import { PaylogError } from '../../../core/errors.js';
 import type { PaymentRequest } from '../../../core/payment.js';
 import { callerOf } from '../caller.js';
-import { CheckpointListSchema, EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
-import { latestCheckpoints, paymentProof } from '../../../app/proofs.js';
+import { CheckpointListSchema, ConsistencySchema, EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
+import { consistency, latestCheckpoints, paymentProof } from '../../../app/proofs.js';
+import { Type } from '@sinclair/typebox';
 import { SubtreeHashes } from '../../../app/subtree-hashes.js';
 
 const paymentOrError = {
@@ -75,6 +76,16 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
       params: IdParams, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
     },
   }, async (request) => paymentProof(ctx, subtrees, request.apiKey?.merchantId ?? '', request.params.id));
+
+  app.get('/v1/audit/streams/:stream/consistency', {
+    config,
+    schema: {
+      summary: "RFC 6962 consistency proof between two sizes of a stream's tree (for witnesses)",
+      params: Type.Object({ stream: Type.String({ pattern: '^str_[0-9a-z]{26}$' }) }),
+      querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
+      response: { 200: ConsistencySchema, '4xx': { $ref: 'Error#' } },
+    },
+  }, async (request) => consistency(ctx, subtrees, request.params.stream, Number(request.query.from), Number(request.query.to)));
 
   app.get('/v1/audit/checkpoints', {
     config,
