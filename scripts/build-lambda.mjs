@@ -1,14 +1,21 @@
-// Bundles the Lambda handler into dist/lambda/handler.mjs (one ESM file exporting `handler`).
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+// Bundles the Lambda handler into dist/lambda/ (handler.mjs exports `handler`; lazily loaded
+// code goes to chunks beside it) and writes the OpenAPI document the bundle serves.
+// Run after `npm run build` (it uses dist/ to generate the OpenAPI document).
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
-const outfile = 'dist/lambda/handler.mjs';
-mkdirSync('dist/lambda', { recursive: true });
+const outdir = 'dist/lambda';
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
 
 const result = await build({
-  entryPoints: ['src/runtimes/lambda/handler.ts'],
-  outfile,
+  entryPoints: { handler: 'src/runtimes/lambda/handler.ts' },
+  outdir,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
@@ -16,14 +23,27 @@ const result = await build({
   sourcemap: 'linked',
   metafile: true,
   legalComments: 'linked',
-  // The nodejs22.x runtime provides AWS SDK v3; better-sqlite3 (native) and the OpenAPI UI's
-  // static files are never used on Lambda (SQLite is loaded only for a sqlite: store).
-  external: ['@aws-sdk/*', 'better-sqlite3', '@fastify/swagger-ui'],
+  // The nodejs22.x runtime provides AWS SDK v3; better-sqlite3 (native) and the OpenAPI UI
+  // are never used on Lambda (SQLite is loaded only for a sqlite: store).
+  external: ['@aws-sdk/*', 'better-sqlite3', '@fastify/swagger-ui', '@fastify/swagger'],
   // CommonJS dependencies call require() on Node built-ins; give the ESM bundle one.
   banner: { js: "import { createRequire as __paylogRequire } from 'node:module'; const require = __paylogRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
-writeFileSync('dist/lambda/meta.json', JSON.stringify(result.metafile));
-const bytes = statSync(outfile).size;
-console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB`);
+// The OpenAPI document, generated from the same routes by the (non-bundled) app.
+const { startServices } = await import('../dist/compose/services.js');
+const { loadConfig } = await import('../dist/config/config.js');
+const { buildHttpApp } = await import('../dist/runtimes/http/app.js');
+const dataDir = mkdtempSync(join(tmpdir(), 'paylog-openapi-'));
+const services = await startServices(loadConfig({}, { PAYLOG_STORE: 'memory:', PAYLOG_DATA_DIR: dataDir, PAYLOG_CHECKPOINT_INTERVAL_MS: '0' }), { role: 'build' });
+const app = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: 0, logger: false });
+await app.ready();
+writeFileSync(join(outdir, 'openapi.json'), JSON.stringify(app.swagger()));
+await app.close();
+await services.close();
+rmSync(dataDir, { recursive: true, force: true });
+
+const total = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs')).reduce((n, [f]) => n + statSync(f).size, 0);
+console.log(`${outdir}/handler.mjs: ${(statSync(join(outdir, 'handler.mjs')).size / 1024).toFixed(0)} KiB; all chunks ${(total / 1024).toFixed(0)} KiB`);

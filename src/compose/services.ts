@@ -12,6 +12,7 @@ import type { AuditMirror } from '../ports/audit-mirror.js';
 import { type Metrics, NO_METRICS } from '../ports/metrics.js';
 import type { Store } from '../ports/store.js';
 import { loadFingerprintKey } from './local-keys.js';
+import { openMirror } from './mirror.js';
 import { openStore } from './open-store.js';
 import { systemClock, systemRandom } from './system.js';
 
@@ -46,11 +47,13 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const clock = systemClock;
   const random = systemRandom;
   const writerName = `${hostname()}:${process.pid}`;
+  const streamId = newId('str', clock.now(), random.bytes(16));
+  const mirror = options.mirror ?? (await openMirror(config, streamId));
   const signers = keys.previous ? [keys.current, keys.previous] : [keys.current];
   const actor = `system:${options.role}`;
   const writer = new JournalWriter(store.journal, clock, {
     journal: config.journalName,
-    streamId: newId('str', clock.now(), random.bytes(16)),
+    streamId,
     writer: writerName,
     actor,
     batchRecordsMax: config.journalBatchRecordsMax,
@@ -62,7 +65,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       leaseMs: config.streamLeaseMs,
     },
     ...(options.onHalt && { onHalt: options.onHalt }),
-    ...(options.mirror && { mirror: options.mirror }),
+    ...(mirror && { mirror }),
   });
   const ctx: AppContext = {
     store, writer, clock, random,
@@ -103,6 +106,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       try {
         await writer.stop(draft(system, 'journal.stopped', writer.streamId, 'success', { role: options.role }));
       } finally {
+        await mirror?.close().catch(() => undefined);
         await store.close();
       }
     },

@@ -10,7 +10,7 @@ import { callerOf } from './caller.js';
 import { toPaylogError } from './error-mapping.js';
 import { registerAuth } from './auth.js';
 import { sendError } from './render-error.js';
-import { registerDocs } from './routes/docs.js';
+import { type DocsMode, registerDocs } from './routes/docs.js';
 import { registerHealth } from './routes/health.js';
 import { registerPayments } from './routes/payments.js';
 import { ErrorSchema, PaymentSchema } from './schemas.js';
@@ -27,8 +27,8 @@ export interface HttpAppOptions {
   logger: FastifyServerOptions['logger'];
   /** Behind API Gateway: the request ID comes from this header (set from requestContext.requestId). */
   requestIdHeader?: string;
-  /** Serve the OpenAPI UI at /docs (its static files are not in the Lambda bundle). Default true. */
-  docsUi?: boolean;
+  /** How /openapi.json is served; default live, with its UI at /docs. */
+  docs?: DocsMode;
 }
 
 /** Builds the HTTP API without listening: the server, the Lambda handler and tests all use it. */
@@ -86,7 +86,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   }
 
-  await registerDocs(app, options.docsUi ?? true);
+  await registerDocs(app, options.docs ?? { kind: 'live' });
   registerHealth(app, ctx);
   await app.register(async (v1) => {
     registerAuth(v1, ctx);

@@ -1,9 +1,26 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
-/** OpenAPI 3 document at /openapi.json, generated from the route schemas, and its UI at /docs. */
-export async function registerDocs(app: FastifyInstance, ui: boolean): Promise<void> {
+export type DocsMode =
+  /** Generate the OpenAPI document from the route schemas, and serve its UI at /docs. */
+  | { kind: 'live' }
+  /**
+   * Serve a document generated at build time (the Lambda bundle): @fastify/swagger and its
+   * YAML dependency stay out of the cold start, and there is no UI.
+   */
+  | { kind: 'prebuilt'; file: URL };
+
+/** The OpenAPI 3 document at /openapi.json, and its UI at /docs when live. */
+export async function registerDocs(app: FastifyInstance, mode: DocsMode): Promise<void> {
+  if (mode.kind === 'prebuilt') {
+    let document: unknown = null;
+    app.get('/openapi.json', { schema: { hide: true } }, async () => {
+      document ??= JSON.parse(readFileSync(mode.file, 'utf8'));
+      return document;
+    });
+    return;
+  }
+  const { default: swagger } = await import('@fastify/swagger');
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -12,6 +29,7 @@ export async function registerDocs(app: FastifyInstance, ui: boolean): Promise<v
       security: [{ bearer: [] }],
     },
   });
-  if (ui) await app.register(swaggerUi, { routePrefix: '/docs' });
+  const { default: swaggerUi } = await import('@fastify/swagger-ui');
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
