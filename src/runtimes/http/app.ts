@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app/context.js';
 import { draft } from '../../app/records.js';
@@ -41,7 +41,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       const upstream = options.requestIdHeader === undefined ? undefined : req.headers[options.requestIdHeader];
       return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) ? `req_${upstream}` : newId('req', Date.now(), randomBytes(16));
     },
-    requestIdLogLabel: 'correlation_id',
+    // Log lines carry the request ID as correlation_id (the field CloudWatch users search by).
+    logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     // Fastify's defaults strip unknown fields and coerce "10" to 10; the contract is to reject both.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
