@@ -25,8 +25,10 @@ export async function openStore(config: Config): Promise<Store> {
         throw err instanceof dynamo.DynamoUrlError ? new ConfigError(`PAYLOG_STORE (--store): ${err.message}`) : err;
       }
     }
-    default:
-      throw new ConfigError(`PAYLOG_STORE (--store): ${location.kind} stores are not available in this version`);
+    case 'postgres': {
+      const { openPostgresStore } = await import('../adapters/store/postgres/index.js');
+      return openPostgresStore({ url: location.url, poolMax: config.storePoolMax });
+    }
   }
 }
 

@@ -35,6 +35,7 @@ export interface Config {
   checkpointIntervalMs: number;
   streamLeaseMs: number;
   mirror: string;
+  storePoolMax: number;
 }
 
 type Definitions = { [K in Exclude<keyof Config, 'store'>]: Setting<Config[K]> };
@@ -77,6 +78,7 @@ export const SETTINGS: Definitions = {
   previousSigningKeyFile: { flag: 'previous-signing-key-file', env: 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE', description: 'during a key rotation: path of the old key PEM', default: null, parse: nonEmpty },
   checkpointEveryRecords: { flag: 'checkpoint-every', env: 'PAYLOG_CHECKPOINT_EVERY', description: 'records between signed checkpoints', default: 1000, parse: integer(1, 1_000_000) },
   checkpointIntervalMs: { flag: 'checkpoint-interval-ms', env: 'PAYLOG_CHECKPOINT_INTERVAL_MS', description: 'time between signed checkpoints, also when idle; 0 turns time-based checkpoints off', default: 60_000, parse: integer(0, 86_400_000) },
+  storePoolMax: { flag: 'store-pool-max', env: 'PAYLOG_STORE_POOL_MAX', description: 'PostgreSQL connections per instance (the fleet total must stay under max_connections)', default: 10, parse: integer(1, 1000) },
   mirror: {
     flag: 'mirror', env: 'PAYLOG_MIRROR', description: 'a second home for audit records: none, stdout, or cloudwatch:LOG_GROUP (the stream is named after the journal stream)',
     default: 'none', parse: pattern(/^(none|stdout|cloudwatch:[.\-_/#A-Za-z0-9]{1,512})$/, 'none, stdout or cloudwatch:LOG_GROUP'),

@@ -25,6 +25,18 @@ export function runPaylog(args: string[], env: Record<string, string>): { status
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The same, without blocking the event loop (needed when a server the command talks to runs in this process). */
+export function runPaylogAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [PAYLOG_BIN, ...args], { env: { ...process.env, ...FAST_GATEWAY_ENV, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;

@@ -1,0 +1,91 @@
+import pg from 'pg';
+import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
+
+export interface PostgresOptions {
+  url: string;
+  /** Connections per instance; the fleet's total must stay under the server's max_connections. */
+  poolMax?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+export const DEFAULT_POOL_MAX = 10;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
+/** SQLSTATEs that mean the server or the connection went away, not that the query was wrong. */
+const UNAVAILABLE_STATES = /^(08|57P0[123]|53|58)/;
+
+/** One pool per store. Every query goes through run(), which translates driver errors at the edge. */
+export class PostgresConnection {
+  readonly pool: pg.Pool;
+  private closed = false;
+
+  constructor(options: PostgresOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? DEFAULT_POOL_MAX,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      application_name: 'paylog',
+    });
+    // An idle client losing its connection (the server restarted) must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    return this.run(() => this.pool.query<R>(config));
+  }
+
+  /** Runs fn in one transaction on one client; rolls back on any error. */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(async () => {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        broken = isConnectionError(err);
+        if (!broken) await client.query('ROLLBACK').catch(() => { broken = true; });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('PostgreSQL store is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (UNAVAILABLE_STATES.test(e.code) || /^E(CONN|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)/.test(e.code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(e?.message ?? '');
+}
+
+/** Driver errors become port errors; neither SQL text nor credentials reach a message. */
+export function translate(err: unknown): unknown {
+  if (err instanceof StoreUnavailableError || err instanceof StreamConflictError) return err;
+  const code = (err as { code?: string })?.code;
+  if (isConnectionError(err)) return new StoreUnavailableError(`PostgreSQL store unavailable (${code ?? 'connection'})`, { cause: err });
+  if (code === '23505') return new StreamConflictError('a row with that key already exists');
+  if (typeof code === 'string') return new StoreUnavailableError(`PostgreSQL store failed (${code})`, { cause: err });
+  return err;
+}

@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import type {
+  ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, StoredResponse,
+} from '../../../ports/idempotency-store.js';
+import type { PostgresConnection } from './connection.js';
+
+interface Row {
+  fingerprint: string;
+  paymentId: string | null;
+  response: string | null;
+  leaseExpiresAt: string;
+  expiresAt: string;
+}
+
+export class PostgresIdempotencyStore implements IdempotencyStore {
+  constructor(private readonly conn: PostgresConnection) {}
+
+  /**
+   * Inserts the claim if the key is free; otherwise locks the row (FOR UPDATE) and decides,
+   * so of any number of instances racing on one key exactly one gets it.
+   */
+  async claim(claim: IdempotencyClaim): Promise<ClaimResult> {
+    return this.conn.transaction(async (client) => {
+      const inserted = await client.query({
+        name: 'idem-insert',
+        text: `INSERT INTO idempotency (merchant_id, key, fingerprint, lease_expires_at, expires_at, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, key) DO NOTHING`,
+        values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
+      });
+      if (inserted.rowCount === 1) return { kind: 'claimed' };
+      const { rows } = await client.query<Row>({
+        name: 'idem-lock',
+        text: `SELECT fingerprint, payment_id AS "paymentId", response, lease_expires_at AS "leaseExpiresAt", expires_at AS "expiresAt"
+               FROM idempotency WHERE merchant_id = $1 AND key = $2 FOR UPDATE`,
+        values: [claim.merchantId, claim.key],
+      });
+      const row = rows[0] as Row;
+      if (row.expiresAt <= claim.now) {
+        await client.query({
+          name: 'idem-replace',
+          text: `UPDATE idempotency SET fingerprint = $3, payment_id = NULL, response = NULL, lease_expires_at = $4, expires_at = $5, created_at = $6
+                 WHERE merchant_id = $1 AND key = $2`,
+          values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
+        });
+        return { kind: 'claimed' };
+      }
+      if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+      if (row.response !== null) return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId: row.paymentId };
+      if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
+      // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
+      await client.query({
+        name: 'idem-takeover', text: 'UPDATE idempotency SET lease_expires_at = $3 WHERE merchant_id = $1 AND key = $2',
+        values: [claim.merchantId, claim.key, claim.leaseExpiresAt],
+      });
+      return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
+    });
+  }
+
+  async release(merchantId: string, key: string): Promise<void> {
+    await this.conn.query({
+      name: 'idem-release',
+      text: 'DELETE FROM idempotency WHERE merchant_id = $1 AND key = $2 AND response IS NULL AND payment_id IS NULL',
+      values: [merchantId, key],
+    });
+  }
+
+  async purgeExpired(now: string, limit: number): Promise<number> {
+    const result = await this.conn.query({
+      name: 'idem-purge',
+      text: `DELETE FROM idempotency WHERE (merchant_id, key) IN (SELECT merchant_id, key FROM idempotency WHERE expires_at <= $1 LIMIT $2)`,
+      values: [now, limit],
+    });
+    return result.rowCount ?? 0;
+  }
+}
+
+/** Inside the journal's commit transaction. A purged key has nothing left to update. */
+export async function applyIdempotencyUpdate(client: pg.PoolClient, update: IdempotencyUpdate): Promise<void> {
+  await client.query({
+    name: 'idem-update',
+    text: 'UPDATE idempotency SET payment_id = coalesce($3, payment_id), response = coalesce($4, response) WHERE merchant_id = $1 AND key = $2',
+    values: [update.merchantId, update.key, update.paymentId ?? null, update.response === undefined ? null : JSON.stringify(update.response)],
+  });
+}

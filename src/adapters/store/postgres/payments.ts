@@ -1,0 +1,51 @@
+import type pg from 'pg';
+import type { Payment } from '../../../core/payment.js';
+import type { ListQuery, PaymentPage, PaymentStore } from '../../../ports/payment-store.js';
+import type { PostgresConnection } from './connection.js';
+
+export class PostgresPaymentStore implements PaymentStore {
+  constructor(private readonly conn: PostgresConnection) {}
+
+  async get(merchantId: string, id: string): Promise<Payment | null> {
+    const { rows } = await this.conn.query<{ body: string }>({
+      name: 'payment-get', text: 'SELECT body FROM payments WHERE id = $1 AND merchant_id = $2', values: [id, merchantId],
+    });
+    return rows[0] ? (JSON.parse(rows[0].body) as Payment) : null;
+  }
+
+  async list(query: ListQuery): Promise<PaymentPage> {
+    // One statement shape per filter combination, so each keeps its index range plan.
+    const after = query.startingAfter !== undefined;
+    const status = query.status !== undefined;
+    const values: unknown[] = [query.merchantId, query.limit + 1];
+    if (after) values.push(query.startingAfter);
+    if (status) values.push(query.status);
+    const text = `SELECT body FROM payments WHERE merchant_id = $1
+      ${after ? 'AND id < $3' : ''} ${status ? `AND status = $${after ? 4 : 3}` : ''}
+      ORDER BY id DESC LIMIT $2`;
+    const { rows } = await this.conn.query<{ body: string }>({ name: `payments-list-${after ? 'a' : ''}${status ? 's' : ''}`, text, values });
+    return { data: rows.slice(0, query.limit).map((r) => JSON.parse(r.body) as Payment), hasMore: rows.length > query.limit };
+  }
+
+  async listProcessing(updatedBefore: string, limit: number): Promise<Payment[]> {
+    const { rows } = await this.conn.query<{ body: string }>({
+      name: 'payments-processing',
+      text: "SELECT body FROM payments WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2",
+      values: [updatedBefore, limit],
+    });
+    return rows.map((r) => JSON.parse(r.body) as Payment);
+  }
+}
+
+/** Inside the journal's commit transaction: the last version of each payment in the batch wins. */
+export async function upsertPayments(client: pg.PoolClient, payments: Payment[]): Promise<void> {
+  if (payments.length === 0) return;
+  const latest = [...new Map(payments.map((p) => [p.id, p])).values()];
+  await client.query({
+    name: 'payments-upsert-batch',
+    text: `INSERT INTO payments (id, merchant_id, status, updated_at, body)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
+    values: [latest.map((p) => p.id), latest.map((p) => p.merchantId), latest.map((p) => p.status), latest.map((p) => p.updatedAt), latest.map((p) => JSON.stringify(p))],
+  });
+}

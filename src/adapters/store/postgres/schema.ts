@@ -1,0 +1,119 @@
+import type pg from 'pg';
+
+/** Any constant shared by every paylog instance: migrations run one instance at a time. */
+const MIGRATION_LOCK = 7_412_013_071;
+
+/**
+ * Migration N brings the schema from version N-1 to N. Append only: a released migration
+ * never changes, since databases in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE streams (
+    id               text PRIMARY KEY,
+    journal          text NOT NULL,
+    started_at       text NOT NULL,
+    writer           text NOT NULL,
+    lease_expires_at text NOT NULL,
+    state            text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'stopped', 'sealed')),
+    closed_by        text,
+    closed_at        text
+  );
+  CREATE INDEX streams_by_start ON streams (started_at, id);
+
+  -- body is the record exactly as JSON.stringify wrote it, so exports reproduce it byte for byte.
+  CREATE TABLE journal (
+    stream   text   NOT NULL REFERENCES streams (id),
+    seq      bigint NOT NULL CHECK (seq >= 1),
+    hash     text   NOT NULL,
+    resource text,
+    type     text   NOT NULL,
+    ts       text   NOT NULL,
+    body     text   NOT NULL,
+    PRIMARY KEY (stream, seq)
+  );
+  CREATE INDEX journal_by_resource ON journal (resource, ts, stream, seq) WHERE resource IS NOT NULL;
+
+  CREATE TABLE checkpoints (
+    stream     text   NOT NULL REFERENCES streams (id),
+    size       bigint NOT NULL CHECK (size >= 0),
+    root       text   NOT NULL,
+    note       text   NOT NULL,
+    created_at text   NOT NULL,
+    PRIMARY KEY (stream, size)
+  );
+
+  -- Guards against accidents and the application role, not attackers with DDL rights: the
+  -- hash chain and signed checkpoints are the real evidence.
+  CREATE FUNCTION paylog_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+  END $$;
+  CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE ON journal FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
+  CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
+
+  CREATE TABLE payments (
+    id          text PRIMARY KEY,
+    merchant_id text NOT NULL,
+    status      text NOT NULL,
+    updated_at  text NOT NULL,
+    body        text NOT NULL
+  );
+  CREATE INDEX payments_by_merchant ON payments (merchant_id, id);
+  CREATE INDEX payments_by_merchant_status ON payments (merchant_id, status, id);
+  CREATE INDEX payments_by_status ON payments (status, updated_at, id);
+
+  CREATE TABLE idempotency (
+    merchant_id      text NOT NULL,
+    key              text NOT NULL,
+    fingerprint      text NOT NULL,
+    payment_id       text,
+    response         text,
+    lease_expires_at text NOT NULL,
+    expires_at       text NOT NULL,
+    created_at       text NOT NULL,
+    PRIMARY KEY (merchant_id, key)
+  );
+  CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
+
+  CREATE TABLE api_keys (
+    id          text PRIMARY KEY,
+    merchant_id text NOT NULL,
+    name        text,
+    secret_hash text NOT NULL UNIQUE,
+    created_at  text NOT NULL,
+    revoked_at  text
+  );
+
+  CREATE TABLE gateway_ledger (
+    gateway_key        text PRIMARY KEY,
+    calls              integer NOT NULL,
+    outcome            text CHECK (outcome IN ('approved', 'declined')),
+    code               text,
+    decline_code       text,
+    authorization_code text,
+    amount             bigint NOT NULL,
+    currency           text NOT NULL,
+    created_at         text NOT NULL,
+    updated_at         text NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database up to SCHEMA_VERSION in one transaction holding an advisory lock, so
+ * when several instances start at once one migrates and the others then find nothing to do.
+ */
+export async function migrate(client: pg.PoolClient): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  const current = rows[0]?.version ?? 0;
+  if (current > SCHEMA_VERSION) throw new Error(`the database has schema version ${current}, newer than this paylog's ${SCHEMA_VERSION}; upgrade paylog`);
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    await client.query(MIGRATIONS[version - 1] as string);
+    await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+  }
+}
