@@ -1,9 +1,16 @@
 // `npm run bench [-- SCENARIO]`: runs the benchmark scenarios and writes docs/BENCHMARKS.md.
-// Scenarios so far: lambda (bundle size and cold module-load time).
+// Scenarios: http-intake, replay, journal-append, verify, lambda (bundle size and cold module-load time).
+// Each scenario module exports `run()` returning its markdown section; replay uses http-intake's figure
+// when both run in the same invocation.
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 
 const scenarios = {
+  'http-intake': async () => (await import('./http-intake.mjs')).run(),
+  replay: async () => (await import('./replay.mjs')).run(),
+  'journal-append': async () => (await import('./journal-append.mjs')).run(),
+  verify: async () => (await import('./verify.mjs')).run(),
+  postgres: async () => (await import('./postgres.mjs')).run(),
   lambda: async () => {
     const { result } = await import('./lambda-cold-start.mjs');
     return [
@@ -33,6 +40,6 @@ for (const name of names) {
   sections.push(await scenarios[name]());
 }
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-const text = ['# Benchmarks', '', `Machine: ${machine}.`, '', 'Run with `npm run build && npm run build:lambda && npm run bench`.', '', ...sections, ''].join('\n');
+const text = ['# Benchmarks', '', `Machine: ${machine}.`, '', 'Run with `npm run build && npm run build:lambda && npm run bench` (or `npm run bench -- SCENARIO`); the machine is shared,', 'so other processes may have run beside the benchmark. Load generator: autocannon 8 in the runner process, on loopback.', '', sections.join('\n\n'), ''].join('\n');
 writeFileSync('docs/BENCHMARKS.md', text);
 console.log(text);

@@ -6,7 +6,7 @@ import { type Payment, type PaymentOutcome, type PaymentRequest, applyOutcome, r
 import { rfc3339 } from '../core/time.js';
 import { type AttemptReport, type ChargeOutcome, chargeWithRetries } from './charge-with-retries.js';
 import type { ApiResponse, AppContext, Caller } from './context.js';
-import { claimIdempotencyKey } from './idempotency.js';
+import { claimIdempotencyKey, recordedIdempotencyKey, storedIdempotencyKey } from './idempotency.js';
 import { withAuditPointer } from './journal-writer.js';
 import { GATEWAY_RETRY_AFTER_S, paymentResponse } from './payment-response.js';
 import { draft } from './records.js';
@@ -32,7 +32,7 @@ export async function createPayment(
     return await runPayment(ctx, caller, request, idempotencyKey);
   } catch (err) {
     // Frees the key only if no transaction was created (release is a no-op otherwise).
-    await ctx.store.idempotency.release(caller.merchantId, idempotencyKey).catch(() => undefined);
+    await ctx.store.idempotency.release(caller.merchantId, storedIdempotencyKey(ctx, idempotencyKey)).catch(() => undefined);
     throw err;
   }
 }
@@ -61,7 +61,7 @@ async function runPayment(
     ...summary,
     card: { ...recordCard(masked), expMonth: masked.expMonth, expYear: masked.expYear, fingerprint: masked.fingerprint },
     merchantReference: request.merchantReference ?? null,
-    idempotencyKey: idempotencyKey ?? null,
+    idempotencyKey: idempotencyKey === undefined ? null : recordedIdempotencyKey(idempotencyKey),
   };
   const receivedRecord = draft(caller, 'payment.received', id, 'success', receivedData);
 
@@ -76,7 +76,7 @@ async function runPayment(
   const [receivedSealed] = await ctx.writer.append({
     records: [receivedRecord],
     payment: received,
-    ...(idempotencyKey !== undefined && { idempotency: { merchantId: caller.merchantId, key: idempotencyKey, paymentId: id } }),
+    ...(idempotencyKey !== undefined && { idempotency: { merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: id } }),
   });
 
   const attemptWrites: Promise<unknown>[] = [];
@@ -136,7 +136,7 @@ async function finish(
     payment,
     // The stored response carries the same audit pointer as the live one, so it is rendered once sealed.
     ...(idempotencyKey !== undefined && {
-      idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: idempotencyKey, paymentId: payment.id, response: render(own) }),
+      idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: payment.id, response: render(own) }),
     }),
   });
   ctx.metrics.paymentOutcome(payment.status);

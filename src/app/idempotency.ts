@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { containsCardNumber } from '../core/card.js';
 import { PaylogError } from '../core/errors.js';
 import type { PaymentRequest } from '../core/payment.js';
 import { rfc3339 } from '../core/time.js';
@@ -6,6 +8,19 @@ import { withAuditPointer } from './journal-writer.js';
 import { GATEWAY_RETRY_AFTER_S, paymentResponse } from './payment-response.js';
 import { draft } from './records.js';
 import { requestFingerprint } from './request-fingerprint.js';
+
+/**
+ * Stores see an HMAC of the Idempotency-Key, never the key: a client may put anything in it
+ * (even something that looks like a card number), and lookups need only equality.
+ */
+export function storedIdempotencyKey(ctx: AppContext, key: string): string {
+  return createHmac('sha256', ctx.fingerprintKey).update('paylog/idempotency-key\0').update(key).digest('hex');
+}
+
+/** How a key appears in records: as sent, unless it looks like a card number. */
+export function recordedIdempotencyKey(key: string): string {
+  return containsCardNumber(key) ? '[redacted: looks like a card number]' : key;
+}
 
 /** Seconds a client should wait before retrying a key that is still in flight. */
 export const IN_FLIGHT_RETRY_AFTER_S = 1;
@@ -25,13 +40,13 @@ export async function claimIdempotencyKey(
   const nowMs = ctx.clock.now();
   const claim = await ctx.store.idempotency.claim({
     merchantId: caller.merchantId,
-    key,
+    key: storedIdempotencyKey(ctx, key),
     fingerprint: requestFingerprint(ctx.fingerprintKey, body),
     now: rfc3339(nowMs),
     leaseExpiresAt: rfc3339(nowMs + ctx.settings.idempotencyLeaseMs),
     expiresAt: rfc3339(nowMs + Math.max(ctx.settings.idempotencyTtlMs, IDEMPOTENCY_TTL_MIN_MS)),
   });
-  const data = { idempotencyKey: key };
+  const data = { idempotencyKey: recordedIdempotencyKey(key) };
   switch (claim.kind) {
     case 'claimed':
       return {};
@@ -61,8 +76,8 @@ async function answerRecovered(ctx: AppContext, caller: Caller, key: string, pay
   if (!payment) throw new PaylogError('internal_error', { message: `Payment ${paymentId} of this Idempotency-Key is missing.` });
   const requestId = caller.origin.requestId ?? '';
   const sealed = await ctx.writer.append({
-    records: [draft(caller, 'idempotency.replayed', paymentId, 'success', { idempotencyKey: key, recovered: true }, 'recovered_after_crash')],
-    idempotency: { merchantId: caller.merchantId, key, paymentId, response: paymentResponse(payment, requestId, GATEWAY_RETRY_AFTER_S) },
+    records: [draft(caller, 'idempotency.replayed', paymentId, 'success', { idempotencyKey: recordedIdempotencyKey(key), recovered: true }, 'recovered_after_crash')],
+    idempotency: { merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, key), paymentId, response: paymentResponse(payment, requestId, GATEWAY_RETRY_AFTER_S) },
   });
   return paymentResponse(payment.audit ? payment : withAuditPointer(payment, sealed), requestId, GATEWAY_RETRY_AFTER_S);
 }

@@ -9,6 +9,7 @@ import { type Payment, recordCard } from '../../src/core/payment.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { CardDetails } from '../../src/core/card.js';
 import { type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { storedIdempotencyKey } from '../../src/app/idempotency.js';
 
 /**
  * A request that dies while holding its Idempotency-Key leaves a claim behind (and perhaps
@@ -31,7 +32,7 @@ function pay(body: unknown, key: string) {
 async function claimAsDeadRequest(key: string, body: unknown, leaseLeftMs: number): Promise<void> {
   const nowMs = ctx.clock.now();
   const result = await ctx.store.idempotency.claim({
-    merchantId: 'acme', key,
+    merchantId: 'acme', key: storedIdempotencyKey(ctx, key),
     fingerprint: requestFingerprint(ctx.fingerprintKey, body),
     now: rfc3339(nowMs - 120_000),
     leaseExpiresAt: rfc3339(nowMs + leaseLeftMs),
@@ -59,7 +60,7 @@ async function receivedBeforeDying(key: string, body: ReturnType<typeof paymentB
       merchantId: 'acme', amount: payment.amount, currency: 'USD', card: recordCard(masked), merchantReference: payment.merchantReference, idempotencyKey: key,
     })],
     payment,
-    idempotency: { merchantId: 'acme', key, paymentId: id },
+    idempotency: { merchantId: 'acme', key: storedIdempotencyKey(ctx, key), paymentId: id },
   });
   return (await ctx.store.payments.get('acme', id)) as Payment;
 }

@@ -330,6 +330,23 @@ describe('idempotency', () => {
     expect(theirs.json().id).not.toBe(mine.json().id);
   });
 
+  it('a key that looks like a card number is accepted, kept only as an HMAC, and redacted in records', async () => {
+    const key = 'card 4242 4242 4242 4242';
+    const first = await pay(paymentBody(), { 'idempotency-key': key });
+    expect(first.statusCode).toBe(201);
+    const again = await pay(paymentBody(), { 'idempotency-key': key });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const records = await recordsOf(first.json().id);
+    expect(JSON.stringify(records)).not.toContain('4242 4242 4242 4242');
+    expect(records[0]?.data.idempotencyKey).toMatch(/redacted/);
+  });
+
+  it('UUID keys are accepted whatever their digits', async () => {
+    for (const key of ['6f1e2d3c-4b5a-4978-8123-456789012345', '00000000-4000-4000-8000-400000000002', '12345678-1234-4123-8123-424242424242']) {
+      expect((await pay(paymentBody(), { 'idempotency-key': key })).statusCode, key).toBe(201);
+    }
+  });
+
   it.each([[''], ['x'.repeat(256)], ['caf\u00e9']])('an invalid key %j → 400', async (key) => {
     const res = await pay(paymentBody(), { 'idempotency-key': key });
     expect(res.statusCode).toBe(400);

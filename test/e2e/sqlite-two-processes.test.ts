@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -117,8 +118,12 @@ describe('two paylog serve processes on the same SQLite data dir', () => {
       expect(count('idempotency.replayed')).toBe(replays.length);
       expect(count('idempotency.conflict')).toBe(conflicts.length);
       expect(new Set(byStream.map((r) => r.stream))).toEqual(new Set(serveStreams));
-      const row = db.prepare('SELECT payment_id AS paymentId, response IS NOT NULL AS stored FROM idempotency WHERE merchant_id = ? AND key = ?').get('acme', RACE_KEY);
+      // Stores keep an HMAC of the key under the data dir's fingerprint key, never the key itself.
+      const fingerprintKey = Buffer.from(readFileSync(join(dataDir, 'fingerprint.key'), 'utf8').trim(), 'base64');
+      const storedKey = createHmac('sha256', fingerprintKey).update('paylog/idempotency-key\0').update(RACE_KEY).digest('hex');
+      const row = db.prepare('SELECT payment_id AS paymentId, response IS NOT NULL AS stored FROM idempotency WHERE merchant_id = ? AND key = ?').get('acme', storedKey);
       expect(row).toEqual({ paymentId: original.body.id, stored: 1 });
+      expect((db.prepare('SELECT count(*) AS n FROM idempotency WHERE key = ?').get(RACE_KEY) as { n: number }).n).toBe(0);
     } finally {
       db.close();
     }
