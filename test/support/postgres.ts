@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,12 +42,22 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
     chmodSync(dir, 0o700);
+    // Every parent of the cluster's directory must be traversable by the postgres user.
+    await run('runuser', ['-u', 'postgres', '--', 'test', '-w', dir]).catch(() => {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`the postgres user cannot reach ${dir}: point TMPDIR at a directory every user can traverse (e.g. /tmp)`);
+    });
   }
   const pgRun = (cmd: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
   await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const log = join(dir, 'log');
   const start = async (): Promise<void> => {
-    await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`]);
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200`;
+    await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', 'start', '-o', options]).catch((err: unknown) => {
+      const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-10).join('\n') : '';
+      throw new Error(`PostgreSQL did not start on port ${port}: ${(err as Error).message}\n${tail}`);
+    });
   };
   const stop = async (): Promise<void> => {
     await pgRun('pg_ctl', ['-D', data, '-w', '-t', '30', '-m', 'fast', 'stop']).catch(() => undefined);

@@ -20,6 +20,9 @@ const UNAVAILABLE_STATES = /^(08|57P0[123]|53|58)/;
 export class PostgresConnection {
   readonly pool: pg.Pool;
   private closed = false;
+  private ended: Promise<void> = Promise.resolve();
+  /** Calls started before close(), which waits for them before ending the pool. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: PostgresOptions) {
     this.pool = new pg.Pool({
@@ -60,24 +63,34 @@ export class PostgresConnection {
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('PostgreSQL store is closed');
+    const call = fn();
+    this.inFlight.add(call);
     try {
-      return await fn();
+      return await call;
     } catch (err) {
       throw translate(err);
+    } finally {
+      this.inFlight.delete(call);
     }
   }
 
+  /**
+   * Refuses new calls at once, lets calls already running finish (each is bounded by the
+   * statement timeout), then ends the pool: a call racing close() either completes or fails
+   * as unavailable, and never waits on a pool that was ended under it.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) return this.ended;
     this.closed = true;
-    await this.pool.end();
+    this.ended = Promise.allSettled([...this.inFlight]).then(() => this.pool.end());
+    return this.ended;
   }
 }
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && (UNAVAILABLE_STATES.test(e.code) || /^E(CONN|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)/.test(e.code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(e?.message ?? '');
+  if (typeof e?.code === 'string' && (UNAVAILABLE_STATES.test(e.code) || /^E(CONN|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|NOTFOUND|AI_AGAIN)/.test(e.code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Cannot use a pool after calling end|Client was closed/i.test(e?.message ?? '');
 }
 
 /** Driver errors become port errors; neither SQL text nor credentials reach a message. */

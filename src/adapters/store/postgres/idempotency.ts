@@ -21,38 +21,14 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
    */
   async claim(claim: IdempotencyClaim): Promise<ClaimResult> {
     return this.conn.transaction(async (client) => {
-      const inserted = await client.query({
-        name: 'idem-insert',
-        text: `INSERT INTO idempotency (merchant_id, key, fingerprint, lease_expires_at, expires_at, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, key) DO NOTHING`,
-        values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
-      });
-      if (inserted.rowCount === 1) return { kind: 'claimed' };
-      const { rows } = await client.query<Row>({
-        name: 'idem-lock',
-        text: `SELECT fingerprint, payment_id AS "paymentId", response, lease_expires_at AS "leaseExpiresAt", expires_at AS "expiresAt"
-               FROM idempotency WHERE merchant_id = $1 AND key = $2 FOR UPDATE`,
-        values: [claim.merchantId, claim.key],
-      });
-      const row = rows[0] as Row;
-      if (row.expiresAt <= claim.now) {
-        await client.query({
-          name: 'idem-replace',
-          text: `UPDATE idempotency SET fingerprint = $3, payment_id = NULL, response = NULL, lease_expires_at = $4, expires_at = $5, created_at = $6
-                 WHERE merchant_id = $1 AND key = $2`,
-          values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
-        });
-        return { kind: 'claimed' };
+      // READ COMMITTED: every statement sees the latest commits, so when the row the INSERT
+      // collided with was released or purged before the SELECT, the next pass inserts.
+      for (let pass = 1; pass <= CLAIM_PASSES_MAX; pass++) {
+        const result = await decide(client, claim);
+        if (result !== null) return result;
       }
-      if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-      if (row.response !== null) return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId: row.paymentId };
-      if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
-      // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
-      await client.query({
-        name: 'idem-takeover', text: 'UPDATE idempotency SET lease_expires_at = $3 WHERE merchant_id = $1 AND key = $2',
-        values: [claim.merchantId, claim.key, claim.leaseExpiresAt],
-      });
-      return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
+      // The key keeps appearing and vanishing under us: the client retries (409, Retry-After).
+      return { kind: 'in_flight' };
     });
   }
 
@@ -81,4 +57,44 @@ export async function applyIdempotencyUpdate(client: pg.PoolClient, update: Idem
     text: 'UPDATE idempotency SET payment_id = coalesce($3, payment_id), response = coalesce($4, response) WHERE merchant_id = $1 AND key = $2',
     values: [update.merchantId, update.key, update.paymentId ?? null, update.response === undefined ? null : JSON.stringify(update.response)],
   });
+}
+
+/** Bound on INSERT-then-lock passes of one claim. */
+const CLAIM_PASSES_MAX = 3;
+
+/** One pass of a claim, deciding exactly like the SQLite store; null when the row vanished between INSERT and SELECT. */
+async function decide(client: pg.PoolClient, claim: IdempotencyClaim): Promise<ClaimResult | null> {
+  const inserted = await client.query({
+    name: 'idem-insert',
+    text: `INSERT INTO idempotency (merchant_id, key, fingerprint, lease_expires_at, expires_at, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, key) DO NOTHING`,
+    values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
+  });
+  if (inserted.rowCount === 1) return { kind: 'claimed' };
+  const { rows } = await client.query<Row>({
+    name: 'idem-lock',
+    text: `SELECT fingerprint, payment_id AS "paymentId", response, lease_expires_at AS "leaseExpiresAt", expires_at AS "expiresAt"
+           FROM idempotency WHERE merchant_id = $1 AND key = $2 FOR UPDATE`,
+    values: [claim.merchantId, claim.key],
+  });
+  const row = rows[0];
+  if (row === undefined) return null;
+  if (row.expiresAt <= claim.now) {
+    await client.query({
+      name: 'idem-replace',
+      text: `UPDATE idempotency SET fingerprint = $3, payment_id = NULL, response = NULL, lease_expires_at = $4, expires_at = $5, created_at = $6
+             WHERE merchant_id = $1 AND key = $2`,
+      values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
+    });
+    return { kind: 'claimed' };
+  }
+  if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+  if (row.response !== null) return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId: row.paymentId };
+  if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
+  // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
+  await client.query({
+    name: 'idem-takeover', text: 'UPDATE idempotency SET lease_expires_at = $3 WHERE merchant_id = $1 AND key = $2',
+    values: [claim.merchantId, claim.key, claim.leaseExpiresAt],
+  });
+  return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
 }

@@ -8,38 +8,40 @@ const MIGRATION_LOCK = 7_412_013_071;
  * never changes, since databases in the field have already run it.
  */
 const MIGRATIONS: readonly string[] = [
+  // Text compares bytewise (COLLATE "C"), whatever the database's locale: IDs, cursors and ISO
+  // times then order exactly as in SQLite and DynamoDB, and index comparisons skip the locale.
   `
   CREATE TABLE streams (
-    id               text PRIMARY KEY,
-    journal          text NOT NULL,
-    started_at       text NOT NULL,
-    writer           text NOT NULL,
-    lease_expires_at text NOT NULL,
-    state            text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'stopped', 'sealed')),
-    closed_by        text,
-    closed_at        text
+    id               text COLLATE "C" PRIMARY KEY,
+    journal          text COLLATE "C" NOT NULL,
+    started_at       text COLLATE "C" NOT NULL,
+    writer           text COLLATE "C" NOT NULL,
+    lease_expires_at text COLLATE "C" NOT NULL,
+    state            text COLLATE "C" NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'stopped', 'sealed')),
+    closed_by        text COLLATE "C",
+    closed_at        text COLLATE "C"
   );
   CREATE INDEX streams_by_start ON streams (started_at, id);
 
   -- body is the record exactly as JSON.stringify wrote it, so exports reproduce it byte for byte.
   CREATE TABLE journal (
-    stream   text   NOT NULL REFERENCES streams (id),
+    stream   text COLLATE "C" NOT NULL REFERENCES streams (id),
     seq      bigint NOT NULL CHECK (seq >= 1),
-    hash     text   NOT NULL,
-    resource text,
-    type     text   NOT NULL,
-    ts       text   NOT NULL,
-    body     text   NOT NULL,
+    hash     text COLLATE "C" NOT NULL,
+    resource text COLLATE "C",
+    type     text COLLATE "C" NOT NULL,
+    ts       text COLLATE "C" NOT NULL,
+    body     text COLLATE "C" NOT NULL,
     PRIMARY KEY (stream, seq)
   );
   CREATE INDEX journal_by_resource ON journal (resource, ts, stream, seq) WHERE resource IS NOT NULL;
 
   CREATE TABLE checkpoints (
-    stream     text   NOT NULL REFERENCES streams (id),
+    stream     text COLLATE "C" NOT NULL REFERENCES streams (id),
     size       bigint NOT NULL CHECK (size >= 0),
-    root       text   NOT NULL,
-    note       text   NOT NULL,
-    created_at text   NOT NULL,
+    root       text COLLATE "C" NOT NULL,
+    note       text COLLATE "C" NOT NULL,
+    created_at text COLLATE "C" NOT NULL,
     PRIMARY KEY (stream, size)
   );
 
@@ -51,51 +53,54 @@ const MIGRATIONS: readonly string[] = [
   END $$;
   CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE ON journal FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
   CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
+  -- Row triggers do not see TRUNCATE; statement triggers do.
+  CREATE TRIGGER journal_no_truncate BEFORE TRUNCATE ON journal FOR EACH STATEMENT EXECUTE FUNCTION paylog_append_only();
+  CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION paylog_append_only();
 
   CREATE TABLE payments (
-    id          text PRIMARY KEY,
-    merchant_id text NOT NULL,
-    status      text NOT NULL,
-    updated_at  text NOT NULL,
-    body        text NOT NULL
+    id          text COLLATE "C" PRIMARY KEY,
+    merchant_id text COLLATE "C" NOT NULL,
+    status      text COLLATE "C" NOT NULL,
+    updated_at  text COLLATE "C" NOT NULL,
+    body        text COLLATE "C" NOT NULL
   );
   CREATE INDEX payments_by_merchant ON payments (merchant_id, id);
   CREATE INDEX payments_by_merchant_status ON payments (merchant_id, status, id);
   CREATE INDEX payments_by_status ON payments (status, updated_at, id);
 
   CREATE TABLE idempotency (
-    merchant_id      text NOT NULL,
-    key              text NOT NULL,
-    fingerprint      text NOT NULL,
-    payment_id       text,
-    response         text,
-    lease_expires_at text NOT NULL,
-    expires_at       text NOT NULL,
-    created_at       text NOT NULL,
+    merchant_id      text COLLATE "C" NOT NULL,
+    key              text COLLATE "C" NOT NULL,
+    fingerprint      text COLLATE "C" NOT NULL,
+    payment_id       text COLLATE "C",
+    response         text COLLATE "C",
+    lease_expires_at text COLLATE "C" NOT NULL,
+    expires_at       text COLLATE "C" NOT NULL,
+    created_at       text COLLATE "C" NOT NULL,
     PRIMARY KEY (merchant_id, key)
   );
   CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
 
   CREATE TABLE api_keys (
-    id          text PRIMARY KEY,
-    merchant_id text NOT NULL,
-    name        text,
-    secret_hash text NOT NULL UNIQUE,
-    created_at  text NOT NULL,
-    revoked_at  text
+    id          text COLLATE "C" PRIMARY KEY,
+    merchant_id text COLLATE "C" NOT NULL,
+    name        text COLLATE "C",
+    secret_hash text COLLATE "C" NOT NULL UNIQUE,
+    created_at  text COLLATE "C" NOT NULL,
+    revoked_at  text COLLATE "C"
   );
 
   CREATE TABLE gateway_ledger (
-    gateway_key        text PRIMARY KEY,
+    gateway_key        text COLLATE "C" PRIMARY KEY,
     calls              integer NOT NULL,
-    outcome            text CHECK (outcome IN ('approved', 'declined')),
-    code               text,
-    decline_code       text,
-    authorization_code text,
+    outcome            text COLLATE "C" CHECK (outcome IN ('approved', 'declined')),
+    code               text COLLATE "C",
+    decline_code       text COLLATE "C",
+    authorization_code text COLLATE "C",
     amount             bigint NOT NULL,
-    currency           text NOT NULL,
-    created_at         text NOT NULL,
-    updated_at         text NOT NULL
+    currency           text COLLATE "C" NOT NULL,
+    created_at         text COLLATE "C" NOT NULL,
+    updated_at         text COLLATE "C" NOT NULL
   );
   `,
 ];
