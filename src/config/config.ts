@@ -11,6 +11,8 @@ export interface Config {
   storeUrl: string;
   host: string;
   port: number;
+  /** Processes `serve` runs; above 1 they are node:cluster workers sharing the port. */
+  workers: number;
   logLevel: LogLevel;
   journalName: string;
   rateLimitPerSecond: number;
@@ -38,6 +40,9 @@ export interface Config {
   storePoolMax: number;
 }
 
+/** Processes one `serve` may run; beyond the cores of a large box, more only add contention. */
+export const WORKERS_MAX = 64;
+
 type Definitions = { [K in Exclude<keyof Config, 'store'>]: Setting<Config[K]> };
 
 
@@ -50,6 +55,7 @@ export const SETTINGS: Definitions = {
   },
   host: { flag: 'host', env: 'PAYLOG_HOST', description: 'address `serve` listens on', default: '127.0.0.1', parse: nonEmpty },
   port: { flag: 'port', env: 'PAYLOG_PORT', description: 'port `serve` listens on', default: 3000, parse: integer(0, 65_535) },
+  workers: { flag: 'workers', env: 'PAYLOG_WORKERS', description: 'processes `serve` runs, sharing the port (node:cluster); each writes its own journal stream', default: 1, parse: integer(1, WORKERS_MAX) },
   logLevel: { flag: 'log-level', env: 'PAYLOG_LOG_LEVEL', description: 'operational log level', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   journalName: { flag: 'journal', env: 'PAYLOG_JOURNAL', description: 'the journal name every record carries', default: 'paylog-local', parse: pattern(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'lowercase letters, digits, "." or "-" (at most 63)') },
   rateLimitPerSecond: { flag: 'rate-limit', env: 'PAYLOG_RATE_LIMIT', description: 'requests per second per API key; 0 turns it off', default: 1000, parse: integer(0, 1_000_000) },
@@ -108,6 +114,9 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
   }
   if (config.gatewayAttemptTimeoutMs > config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS (--gateway-attempt-timeout-ms): must not exceed PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
+  }
+  if (config.workers > 1 && config.store.kind === 'memory') {
+    throw new ConfigError('PAYLOG_WORKERS (--workers): must be 1 with the memory: store, which each worker would hold alone');
   }
   return config;
 }

@@ -179,6 +179,31 @@ describe('loadConfig errors', () => {
   });
 });
 
+describe('PAYLOG_WORKERS (--workers)', () => {
+  it('defaults to 1 (no cluster) and accepts 1 to 64 from the environment or the flag', () => {
+    expect(loadConfig({}, {}).workers).toBe(1);
+    expect(loadConfig({}, { PAYLOG_WORKERS: '64' }).workers).toBe(64);
+    expect(loadConfig({ workers: '4' }, { PAYLOG_WORKERS: '2' }).workers).toBe(4);
+    expect(SETTINGS.workers).toMatchObject({ flag: 'workers', env: 'PAYLOG_WORKERS', default: 1 });
+  });
+
+  it.each(['0', '65', 'x', '-1', '2.5', ''])('refuses %j with a one-line ConfigError naming the setting', (value) => {
+    for (const error of [configError({ workers: value }, {}), ...(value === '' ? [] : [configError({}, { PAYLOG_WORKERS: value })])]) {
+      expectOneLine(error.message, 'PAYLOG_WORKERS (--workers): ');
+      expect(error.message).toContain('must be a whole number from 1 to 64');
+    }
+  });
+
+  it('says exactly what was expected and what it got', () => {
+    expect(configError({}, { PAYLOG_WORKERS: 'x' }).message).toBe('PAYLOG_WORKERS (--workers): must be a whole number from 1 to 64, got "x"');
+  });
+
+  it('refuses several workers on the memory: store, which each would hold alone', () => {
+    expectOneLine(configError({}, { PAYLOG_WORKERS: '2', PAYLOG_STORE: 'memory:' }).message, 'PAYLOG_WORKERS (--workers): ');
+    expect(loadConfig({}, { PAYLOG_WORKERS: '1', PAYLOG_STORE: 'memory:' }).workers).toBe(1);
+  });
+});
+
 describe('parseStoreUrl', () => {
   it.each([
     ['sqlite:./data/paylog.db', { kind: 'sqlite', path: './data/paylog.db' }],

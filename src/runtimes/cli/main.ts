@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerServe(program);
+  registerServe(program, setCode);
   registerKeys(program);
   registerVerify(program, setCode);
   registerVerifyProof(program, setCode);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,6 +8,7 @@ import { newId } from '../../core/ids.js';
 import { callerOf } from './caller.js';
 import { toPaylogError } from './error-mapping.js';
 import { registerAuth } from './auth.js';
+import { InFlight } from './in-flight.js';
 import { sendError } from './render-error.js';
 import { type DocsMode, registerDocs } from './routes/docs.js';
 import { registerHealth } from './routes/health.js';
@@ -39,7 +39,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: (req) => {
       const upstream = options.requestIdHeader === undefined ? undefined : req.headers[options.requestIdHeader];
-      return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) ? `req_${upstream}` : newId('req', Date.now(), randomBytes(16));
+      return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) ? `req_${upstream}` : newId('req', ctx.clock.now(), ctx.random.bytes(16));
     },
     // Log lines carry the request ID as correlation_id (the field CloudWatch users search by).
     logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
@@ -49,6 +49,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('apiKey', null);
+  const inFlight = new InFlight();
+  app.decorate('inFlight', inFlight);
   app.addSchema(PaymentSchema);
   app.addSchema(ErrorSchema);
 
@@ -90,6 +92,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await registerDocs(app, options.docs ?? { kind: 'live' });
   registerHealth(app, ctx);
   await app.register(async (v1) => {
+    // The API's handlers (all async) are counted while they run (see InFlight).
+    v1.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = function tracked(this: FastifyInstance, request, reply) {
+        return inFlight.track(async () => handler.call(this, request, reply));
+      };
+    });
     registerAuth(v1, ctx);
     registerPayments(v1, ctx, options.rateLimitPerSecond);
   });

@@ -11,6 +11,8 @@ export interface RunningServer {
   url: string;
   /** Stops accepting, lets in-flight requests finish, writes journal.stopped, closes the store. */
   stop(): Promise<void>;
+  /** Settles once the server has stopped, through stop() or on its own (its journal writer halted). */
+  stopped: Promise<void>;
 }
 
 /** Starts `paylog serve`: the HTTP API on the configured address, with periodic reconciliation. */
@@ -45,6 +47,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   timer?.unref();
 
   let stopping: Promise<void> | null = null;
+  let markStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => { markStopped = resolve; });
   // A halted writer cannot journal anything: stop serving (exit 1) so a supervisor restarts
   // the process with a new stream, instead of answering 503 forever.
   onHalt = (reason) => {
@@ -55,33 +59,63 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (timer) clearInterval(timer);
+      const startedMs = Date.now();
       const deadline = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
       deadline.unref();
       try {
         await app.close();
+        // Handlers of clients that went away still run; they get the rest of the timeout.
+        const settled = await app.inFlight.settled(Math.max(0, config.shutdownTimeoutMs - (Date.now() - startedMs)));
+        if (!settled) app.log.warn({ running: app.inFlight.count }, 'shutdown timeout: requests still running are cut off');
       } finally {
         clearTimeout(deadline);
-        await services.close();
+        try {
+          await services.close();
+        } finally {
+          markStopped();
+        }
       }
     })();
     return stopping;
   };
-  return { app, services, url, stop };
+  return { app, services, url, stop, stopped };
 }
 
-/** Runs the server until SIGTERM or SIGINT, then shuts down gracefully. */
-export async function serveUntilSignalled(config: Config): Promise<void> {
-  const server = await startServer(config);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      server.app.log.info({ signal }, 'shutting down');
-      server.stop().then(resolve, (err: unknown) => {
-        server.app.log.error({ err }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+/**
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully; or until it stops on
+ * its own (its journal writer halted). Resolves with the exit code: 0 after a clean shutdown
+ * on a signal, 1 when the server stopped on its own or its shutdown failed.
+ */
+export async function serveUntilSignalled(config: Config): Promise<number> {
+  let signalled: NodeJS.Signals | null = null;
+  let wake: () => void = () => undefined;
+  // Listening before the server starts: a signal during start stops it once it has started,
+  // with journal.stopped, instead of killing it with its stream open.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalled ??= signal;
+    wake();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const server = await startServer(config);
+    const byItself = await new Promise<boolean>((resolve) => {
+      wake = () => resolve(false);
+      void server.stopped.then(() => resolve(true));
+      if (signalled) resolve(false);
+    });
+    // A server that stopped on its own has logged why (startServer's onHalt).
+    if (!byItself) server.app.log.info({ signal: signalled }, 'shutting down');
+    let code = byItself ? 1 : 0;
+    try {
+      await server.stop();
+    } catch (err) {
+      server.app.log.error({ err }, 'shutdown failed');
+      code = 1;
+    }
+    return code;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
 }

@@ -1,0 +1,113 @@
+import cluster, { type Address, type Worker } from 'node:cluster';
+import pino from 'pino';
+import type { Config } from '../../config/config.js';
+
+/**
+ * `paylog serve --workers N` (N > 1): a node:cluster primary and its workers.
+ *
+ * The primary opens neither the store nor any key; it forks N workers that re-run the same
+ * command line, each a whole `serve` with its own journal stream, sharing the port round
+ * robin. It never respawns: a worker that exits on its own (a crash, a halted journal writer)
+ * makes the primary stop the others and exit 1, so the supervisor restarts the service, as it
+ * would restart a single process. SIGTERM/SIGINT are forwarded as SIGTERM; the primary exits
+ * 0 when every worker shut down cleanly.
+ */
+
+/** Exit codes of the primary, those of a single `serve` process in the same situations. */
+const EXIT_OK = 0;
+/** A worker crashed, halted or failed to shut down cleanly. */
+const EXIT_FAILED = 1;
+/** A worker could not start (configuration, keys, store): the service could not run. */
+const EXIT_NOT_STARTED = 2;
+
+/** Runs this process's part of the cluster; resolves with its exit code. */
+export function serveWorkers(config: Config): Promise<number> {
+  return cluster.isPrimary ? runPrimary(config) : runWorker(config);
+}
+
+async function runPrimary(config: Config): Promise<number> {
+  const log = pino({ level: config.logLevel, base: { service: 'paylog', role: 'primary', pid: process.pid } });
+  // Round robin everywhere (Windows would default to letting the OS pick, which skews load).
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  // Node's defaults, spelled out: every worker re-runs this command line (and so parses the same config).
+  cluster.setupPrimary({ exec: process.argv[1] as string, args: process.argv.slice(2) });
+
+  const workers = new Set<Worker>();
+  const listening = new Set<number>();
+  let serving = false;
+  let stopping = false;
+  let code = EXIT_OK;
+
+  return new Promise<number>((resolve) => {
+    const stopAll = (): void => {
+      stopping = true;
+      for (const worker of workers) worker.process.kill('SIGTERM');
+    };
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      log.info({ signal, workers: workers.size }, 'shutting down workers');
+      stopAll();
+    };
+    const fork = (): void => {
+      const worker = cluster.fork();
+      workers.add(worker);
+      // Sending to a worker that just died fails with EPIPE; its exit is handled below.
+      worker.on('error', (err) => log.warn({ worker: worker.id, err }, 'worker channel error'));
+      worker.on('listening', (address) => {
+        // A host such as "localhost" gives a worker several listening sockets: count the worker once.
+        if (listening.has(worker.id)) return;
+        listening.add(worker.id);
+        log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker listening');
+        if (stopping) return;
+        // The first worker starts alone: on a first run it generates the local keys and creates
+        // the schema, which several processes starting at the same instant would race on.
+        if (listening.size === 1) for (let i = 1; i < config.workers; i++) fork();
+        if (listening.size === config.workers) {
+          serving = true;
+          log.info({ url: urlOf(address, config.host), workers: config.workers }, 'paylog workers serving');
+        }
+      });
+      worker.once('exit', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+        workers.delete(worker);
+        if (!stopping) {
+          const during = serving ? 'serving' : 'start';
+          log.error({ worker: worker.id, workerPid: worker.process.pid, code: exitCode, signal, during }, 'worker exited; stopping the others');
+          code = serving ? EXIT_FAILED : EXIT_NOT_STARTED;
+          stopAll();
+        } else if (exitCode !== 0) {
+          log.error({ worker: worker.id, workerPid: worker.process.pid, code: exitCode, signal }, 'worker did not shut down cleanly');
+          if (code === EXIT_OK) code = EXIT_FAILED;
+        }
+        if (workers.size > 0) return;
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        log.info({ code }, 'workers stopped');
+        resolve(code);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    log.info({ workers: config.workers }, 'starting workers');
+    fork();
+  });
+}
+
+/**
+ * One worker: a single `serve` process's server, until a signal or until it stops on its own.
+ * Its IPC channel would keep it alive after that, so it disconnects to exit.
+ */
+async function runWorker(config: Config): Promise<number> {
+  try {
+    const { serveUntilSignalled } = await import('../http/server.js');
+    return await serveUntilSignalled(config);
+  } finally {
+    // Also after a failed start, whose error the CLI prints on the stderr the primary shares.
+    cluster.worker?.disconnect();
+  }
+}
+
+function urlOf(address: Address, host: string): string {
+  // A worker listening on every address reports none.
+  const ip = address.address || host;
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${address.port}`;
+}
