@@ -89,10 +89,12 @@ function isRetryableStatus(httpStatus: number): boolean {
 /** One gateway call, bounded by `timeoutMs` even if the gateway ignores its signal. */
 async function attemptOnce(gateway: Gateway, request: ChargeRequest, timeoutMs: number): Promise<Attempt> {
   const controller = new AbortController();
-  const timeout = new AttemptTimeout(timeoutMs);
+  let timeout: AttemptTimeout | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
+      // Made only when it fires: an Error captures a stack trace, which every attempt would pay for.
+      timeout = new AttemptTimeout(timeoutMs);
       controller.abort(timeout);
       reject(timeout);
     }, timeoutMs);
@@ -100,7 +102,7 @@ async function attemptOnce(gateway: Gateway, request: ChargeRequest, timeoutMs: 
   try {
     return { kind: 'reply', reply: await Promise.race([gateway.charge(request, controller.signal), expired]) };
   } catch (err) {
-    if (err === timeout) return { kind: 'timeout' };
+    if (timeout !== undefined && err === timeout) return { kind: 'timeout' };
     if (err instanceof GatewayUnavailableError) {
       return { kind: 'unavailable', httpStatus: err.httpStatus, retryAfterMs: err.retryAfterMs };
     }
@@ -136,13 +138,13 @@ export function backoffMs(policy: RetryPolicy, failedAttempt: number, random: Ra
  * Charges through the gateway, retrying transient failures (timeout, 5xx/429, malformed
  * reply) with the same request, hence the same gateway key, so the gateway charges at
  * most once. Declines and approvals end at once. `onAttempt` is called synchronously
- * after each attempt, before any wait.
+ * after each attempt, before any wait; `last` says no attempt follows it.
  */
 export async function chargeWithRetries(
   deps: ChargeDeps,
   request: ChargeRequest,
   policy: RetryPolicy,
-  onAttempt: (report: AttemptReport) => void,
+  onAttempt: (report: AttemptReport, last: boolean) => void,
 ): Promise<ChargeOutcome> {
   assertPolicy(policy);
   const sleep = deps.sleep ?? defaultSleep;
@@ -153,23 +155,36 @@ export async function chargeWithRetries(
   for (let attempt = 1; ; attempt++) {
     const attemptStartedMs = deps.clock.now();
     const result = await attemptOnce(deps.gateway, request, policy.attemptTimeoutMs);
-    onAttempt(reportOf(attempt, result, deps.clock.now() - attemptStartedMs));
-
-    if (result.kind === 'reply') {
-      const reply = result.reply;
-      return reply.kind === 'approved'
-        ? { kind: 'approved', attempts: attempt, authorizationCode: reply.authorizationCode }
-        : { kind: 'declined', attempts: attempt, code: reply.code, declineCode: reply.declineCode };
-    }
-    if (result.kind !== 'unavailable') uncertain = true;
-    const giveUp = (): ChargeOutcome => ({ kind: uncertain ? 'unknown' : 'unavailable', attempts: attempt });
-
-    if (result.kind === 'unavailable' && !isRetryableStatus(result.httpStatus)) return giveUp();
-    if (attempt >= policy.maxAttempts) return giveUp();
-    const waitMs = backoffMs(policy, attempt, deps.random, result.kind === 'unavailable' ? result.retryAfterMs : null);
-    // Start another attempt only if it could run to its timeout within the budget.
-    const elapsedMs = deps.clock.now() - startedMs;
-    if (elapsedMs + waitMs + policy.attemptTimeoutMs > policy.budgetMs) return giveUp();
-    await sleep(waitMs);
+    const report = reportOf(attempt, result, deps.clock.now() - attemptStartedMs);
+    const next = nextStep(deps, policy, startedMs, attempt, result, uncertain);
+    uncertain = next.uncertain;
+    onAttempt(report, next.kind === 'done');
+    if (next.kind === 'done') return next.outcome;
+    await sleep(next.waitMs);
   }
+}
+
+type Step =
+  | { kind: 'done'; outcome: ChargeOutcome; uncertain: boolean }
+  | { kind: 'retry'; waitMs: number; uncertain: boolean };
+
+/** What follows an attempt: the outcome, or the wait before the next attempt. */
+function nextStep(deps: ChargeDeps, policy: RetryPolicy, startedMs: number, attempt: number, result: Attempt, wasUncertain: boolean): Step {
+  if (result.kind === 'reply') {
+    const reply = result.reply;
+    const outcome: ChargeOutcome = reply.kind === 'approved'
+      ? { kind: 'approved', attempts: attempt, authorizationCode: reply.authorizationCode }
+      : { kind: 'declined', attempts: attempt, code: reply.code, declineCode: reply.declineCode };
+    return { kind: 'done', outcome, uncertain: wasUncertain };
+  }
+  const uncertain = wasUncertain || result.kind !== 'unavailable';
+  const giveUp: Step = { kind: 'done', outcome: { kind: uncertain ? 'unknown' : 'unavailable', attempts: attempt }, uncertain };
+
+  if (result.kind === 'unavailable' && !isRetryableStatus(result.httpStatus)) return giveUp;
+  if (attempt >= policy.maxAttempts) return giveUp;
+  const waitMs = backoffMs(policy, attempt, deps.random, result.kind === 'unavailable' ? result.retryAfterMs : null);
+  // Start another attempt only if it could run to its timeout within the budget.
+  const elapsedMs = deps.clock.now() - startedMs;
+  if (elapsedMs + waitMs + policy.attemptTimeoutMs > policy.budgetMs) return giveUp;
+  return { kind: 'retry', waitMs, uncertain };
 }

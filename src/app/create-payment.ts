@@ -79,12 +79,18 @@ async function runPayment(
     ...(idempotencyKey !== undefined && { idempotency: { merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: id } }),
   });
 
+  // An attempt followed by a retry is made durable before the wait; the last attempt is
+  // committed with the outcome, in the same group commit (one journal round trip less).
   const attemptWrites: Promise<unknown>[] = [];
-  const onAttempt = (report: AttemptReport): void => {
+  let lastAttempt: RecordDraft | null = null;
+  const onAttempt = (report: AttemptReport, last: boolean): void => {
     ctx.metrics.gatewayAttempt(report.result, report.latencyMs);
-    const write = ctx.writer.append({
-      records: [draft(caller, 'payment.attempted', id, attemptOutcome(report), attemptData(report), report.code)],
-    });
+    const record = draft(caller, 'payment.attempted', id, attemptOutcome(report), attemptData(report), report.code);
+    if (last) {
+      lastAttempt = record;
+      return;
+    }
+    const write = ctx.writer.append({ records: [record] });
     write.catch(() => undefined); // awaited below with the outcome
     attemptWrites.push(write);
   };
@@ -102,7 +108,7 @@ async function runPayment(
   );
   try {
     await Promise.all(attemptWrites);
-    return await finish(ctx, caller, [], payment, summary, idempotencyKey, requestId);
+    return await finish(ctx, caller, lastAttempt ? [lastAttempt] : [], payment, summary, idempotencyKey, requestId);
   } catch (err) {
     throw new PaylogError('internal_error', {
       cause: err,

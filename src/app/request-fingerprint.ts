@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { canonicalize } from 'json-canonicalize';
+import { canonicalJson } from '../core/jcs.js';
 
 /**
  * Fingerprint of a request body for idempotency: HMAC-SHA256 over its RFC 8785 form.
@@ -7,5 +7,5 @@ import { canonicalize } from 'json-canonicalize';
  * hash of a card number can be reversed by trying every number.
  */
 export function requestFingerprint(key: Buffer, body: unknown): string {
-  return createHmac('sha256', key).update('paylog/idempotency\0').update(canonicalize(body)).digest('hex');
+  return createHmac('sha256', key).update('paylog/idempotency\0').update(canonicalJson(body)).digest('hex');
 }

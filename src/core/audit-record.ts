@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalize } from 'json-canonicalize';
+import { canonicalJson } from './jcs.js';
 
 /** Record types (SPEC §3). */
 export const RECORD_TYPES = [
@@ -53,7 +53,28 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 
 /** RFC 6962 leaf hash of a record: hex SHA-256(0x00 ‖ JCS(record without hash)). */
 export function leafHash(body: RecordBody): string {
-  return createHash('sha256').update(LEAF_PREFIX).update(canonicalize(body), 'utf8').digest('hex');
+  return hashCanonical(canonicalJson(body));
+}
+
+function hashCanonical(canonical: string): string {
+  return createHash('sha256').update(LEAF_PREFIX).update(canonical, 'utf8').digest('hex');
+}
+
+const jsonString = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+
+/**
+ * JCS of a body that sealRecord built itself, so its members are exactly those of RecordBody
+ * (and of Origin): their sorted order is written out and only `data` is canonicalized
+ * generically. Verification never takes this path; it canonicalizes whatever a stored
+ * record holds, so an added or missing member changes the hash.
+ */
+function canonicalSealedBody(body: RecordBody): string {
+  const origin = body.origin;
+  return `{"actor":${jsonString(body.actor)},"data":${canonicalJson(body.data)},"journal":${jsonString(body.journal)},`
+    + `"origin":{"ip":${jsonString(origin.ip)},"requestId":${jsonString(origin.requestId)},"traceId":${jsonString(origin.traceId)}},`
+    + `"outcome":${jsonString(body.outcome)},"prev":${jsonString(body.prev)},"reason":${jsonString(body.reason)},`
+    + `"resource":${jsonString(body.resource)},"seq":${canonicalJson(body.seq)},"stream":${jsonString(body.stream)},`
+    + `"ts":${jsonString(body.ts)},"type":${jsonString(body.type)},"v":${canonicalJson(body.v)}}`;
 }
 
 export interface Position {
@@ -75,13 +96,14 @@ export function sealRecord(draft: RecordDraft, at: Position): AuditRecord {
     ts: at.ts,
     type: draft.type,
     actor: draft.actor,
-    origin: draft.origin,
+    // Copied member by member, so the body holds exactly what canonicalSealedBody writes.
+    origin: { requestId: draft.origin.requestId, traceId: draft.origin.traceId, ip: draft.origin.ip },
     resource: draft.resource,
     outcome: draft.outcome,
     reason: draft.reason,
     data: draft.data,
   };
-  return { ...body, hash: leafHash(body) };
+  return { ...body, hash: hashCanonical(canonicalSealedBody(body)) };
 }
 
 /** Splits a record into its body and its claimed hash (for recomputation). */

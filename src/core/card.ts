@@ -50,9 +50,35 @@ export function luhnValid(number: string): boolean {
   return number.length > 0 && sum % 10 === 0;
 }
 
+interface CardType {
+  type: string;
+  lengths: readonly number[];
+}
+
+/** credit-card-type's longest pattern (63737423): its answer for longer input depends on these digits only. */
+const LONGEST_PATTERN_DIGITS = 8;
+const CARD_TYPES_CACHE_MAX = 4_096;
+const cardTypesCache = new Map<string, readonly CardType[]>();
+
+/**
+ * credit-card-type's matches, memoized by the first 8 digits: the package deep-clones its
+ * table on every call, which cost more than the rest of payment validation together. The
+ * cache is bounded (cleared when full) and holds only those 8 digits, never a whole number.
+ */
+export function cardTypes(digits: string): readonly CardType[] {
+  const prefix = digits.length > LONGEST_PATTERN_DIGITS ? digits.slice(0, LONGEST_PATTERN_DIGITS) : digits;
+  let types = cardTypesCache.get(prefix);
+  if (types === undefined) {
+    types = creditCardType(prefix).map((m) => ({ type: m.type, lengths: m.lengths }));
+    if (cardTypesCache.size >= CARD_TYPES_CACHE_MAX) cardTypesCache.clear();
+    cardTypesCache.set(prefix, types);
+  }
+  return types;
+}
+
 /** Brand from the BIN ranges of the credit-card-type package. */
 export function cardBrand(number: string): CardBrand {
-  const matches = creditCardType(number);
+  const matches = cardTypes(number);
   const match = matches.find((m) => m.lengths.includes(number.length)) ?? matches[0];
   return (match && BRAND_NAMES[match.type]) ?? 'unknown';
 }
@@ -101,7 +127,7 @@ const PAN_DIGITS_MAX = 19;
  */
 export function looksLikeCardNumber(digits: string): boolean {
   if (digits.length < PAN_DIGITS_MIN || digits.length > PAN_DIGITS_MAX || !luhnValid(digits)) return false;
-  return creditCardType(digits).some((m) => m.lengths.includes(digits.length) && (m.type !== 'maestro' || MAESTRO_NARROW.test(digits)));
+  return cardTypes(digits).some((m) => m.lengths.includes(digits.length) && (m.type !== 'maestro' || MAESTRO_NARROW.test(digits)));
 }
 
 /** credit-card-type also lists a bare "6" for Maestro, which would match half of all digit runs starting with 6. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
@@ -174,5 +175,36 @@ describe('bodyOf and recordLine', () => {
     const parsed = JSON.parse(line) as AuditRecord;
     expect(parsed).toEqual(record);
     expect(leafHash(bodyOf(parsed))).toBe(record.hash);
+  });
+});
+
+describe('sealRecord’s written-out canonical form', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 40 });
+  const nullable = fc.option(text, { nil: null });
+  const draft = fc.record({
+    type: fc.constantFrom(...RECORD_TYPES),
+    actor: text,
+    origin: fc.record({ requestId: nullable, traceId: nullable, ip: nullable }),
+    resource: nullable,
+    outcome: fc.constantFrom('success' as const, 'failure' as const, 'unknown' as const),
+    reason: nullable,
+    data: fc.dictionary(text, fc.jsonValue()) as fc.Arbitrary<RecordDraft['data']>,
+  });
+  const position = fc.record({
+    journal: text, stream: text, seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), prev: text, ts: text,
+  });
+
+  it('hashes every draft exactly as the verifier’s generic canonicalization does', () => {
+    fc.assert(fc.property(draft, position, (d, at) => {
+      const record = sealRecord(d, at);
+      return record.hash === leafHash(bodyOf(record)) && record.hash === leafHash(bodyOf(JSON.parse(recordLine(record)) as AuditRecord));
+    }), { numRuns: 1000, seed: 20261127 });
+  });
+
+  it('keeps only Origin’s members, so an origin object carrying more cannot make an unverifiable record', () => {
+    const origin = { ...DRAFT.origin, extra: 'x' } as RecordDraft['origin'];
+    const record = sealRecord({ ...DRAFT, origin }, AT);
+    expect(Object.keys(record.origin)).toEqual(['requestId', 'traceId', 'ip']);
+    expect(record.hash).toBe(leafHash(bodyOf(JSON.parse(recordLine(record)) as AuditRecord)));
   });
 });

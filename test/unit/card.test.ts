@@ -1,7 +1,8 @@
+import creditCardType from 'credit-card-type';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type CardDetails, cardBrand, cardFingerprint, containsCardNumber, cvcLength, isExpired, luhnValid, maskCard,
+  type CardDetails, cardBrand, cardTypes, cardFingerprint, containsCardNumber, cvcLength, isExpired, luhnValid, maskCard,
 } from '../../src/core/card.js';
 
 const FC = { numRuns: 200, seed: 20261126 } as const;
@@ -273,5 +274,34 @@ describe('containsCardNumber', () => {
 
   it('does not flag UUIDs (idempotency keys are often UUIDs)', () => {
     fc.assert(fc.property(fc.uuid(), (uuid) => !containsCardNumber(uuid)), { ...FC, numRuns: 2000 });
+  });
+});
+
+describe('card types memoized by the first 8 digits', () => {
+  // Prefixes from credit-card-type's table, including its 8-digit Elo pattern and ranges that overlap.
+  const prefixes = fc.constantFrom('', '4', '51', '2221', '2720', '34', '37', '6011', '644', '65', '3528', '3589', '300', '36', '62', '81',
+    '2200', '637095', '63737423', '63743358', '606282', '589562', '50', '56', '63', '67', '6221', '622126', '622925', '1800', '2131');
+  const number = fc.tuple(prefixes, digitString(0, 19)).map(([prefix, rest]) => (prefix + rest).slice(0, 19)).filter((n) => n.length >= 1);
+
+  /** The package's answer computed on the whole number, without the cache. */
+  function referenceBrand(digits: string): string {
+    const matches = creditCardType(digits);
+    const match = matches.find((m) => m.lengths.includes(digits.length)) ?? matches[0];
+    return match?.type ?? 'none';
+  }
+
+  it('gives the same brand as credit-card-type on the whole number, for any number and in any order', () => {
+    const names: Record<string, string> = {
+      visa: 'visa', mastercard: 'mastercard', 'american-express': 'amex', discover: 'discover', jcb: 'jcb',
+      'diners-club': 'diners', unionpay: 'unionpay', maestro: 'maestro',
+    };
+    fc.assert(fc.property(number, (digits) => cardBrand(digits) === (names[referenceBrand(digits)] ?? 'unknown')), { ...FC, numRuns: 3000 });
+  });
+
+  it('gives the same type list as credit-card-type on the whole number', () => {
+    fc.assert(fc.property(number, (digits) => {
+      const expected = creditCardType(digits).map((m) => `${m.type}:${m.lengths.join('/')}`);
+      return JSON.stringify(cardTypes(digits).map((m) => `${m.type}:${m.lengths.join('/')}`)) === JSON.stringify(expected);
+    }), { ...FC, numRuns: 3000 });
   });
 });

@@ -1,13 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/store/sqlite/connection.js';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../src/adapters/store/sqlite/schema.js';
 import { type Store, StoreUnavailableError, StreamConflictError } from '../../src/ports/store.js';
-import { StreamBuilder, openStatus, openStream, payment, streamInfo } from '../contract/fixtures.js';
+import { StreamBuilder, claim, openStatus, openStream, payment, streamInfo } from '../contract/fixtures.js';
 
 let dir: string;
 let path: string;
@@ -133,5 +135,109 @@ describe('SQLite store', () => {
 
   it('reports a file that cannot be opened as unavailable', () => {
     expect(() => openSqliteStore({ path: join(dir, 'missing', 'paylog.db') })).toThrow(StoreUnavailableError);
+  });
+});
+
+/**
+ * The store's writes run on a worker thread, group-committed: what is queued in one turn of
+ * the event loop shares one transaction. These tests hold the promises that makes: a failed
+ * write fails alone, a failed commit fails everyone, nothing resolves before it is durable,
+ * and an idle store never keeps a process alive.
+ */
+describe('SQLite group commit on the write thread', () => {
+  it('commits writes of one turn together; each is visible to another connection once it resolves', async () => {
+    const store = open();
+    const stream = await openStream(store, 'str_1');
+    const db = raw();
+    const count = (sql: string): number => (db.prepare(sql).pluck().get() as number);
+
+    // Issued together, without awaiting in between: one batch.
+    const writes = [
+      store.journal.commit([stream.paymentUnit(payment(1))]),
+      ...Array.from({ length: 20 }, (_, i) => store.idempotency.claim(claim(0, { key: `key-${i}` }))),
+      store.gatewayLedger.put({
+        gatewayKey: 'txn_1', calls: 1, outcome: 'approved', code: null, declineCode: null, authorizationCode: 'auth_1',
+        amount: 100, currency: 'USD', createdAt: 'now', updatedAt: 'now',
+      }),
+    ];
+    expect(count('SELECT count(*) FROM idempotency')).toBe(0); // nothing before the commit
+    const results = await Promise.all(writes);
+    expect(results.slice(1, 21)).toEqual(Array.from({ length: 20 }, () => ({ kind: 'claimed' })));
+    expect(count('SELECT count(*) FROM idempotency')).toBe(20);
+    expect(count('SELECT count(*) FROM journal')).toBe(1);
+    expect(count('SELECT count(*) FROM payments')).toBe(1);
+    expect(count('SELECT count(*) FROM gateway_ledger')).toBe(1);
+  });
+
+  it('lets claims of one batch see each other: exactly one of 50 racing claims on a key wins', async () => {
+    const store = open();
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.idempotency.claim(claim(0))));
+    expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r.kind === 'in_flight')).toHaveLength(49);
+  });
+
+  it('fails a journal commit that conflicts alone: none of its rows land, the rest of the batch does', async () => {
+    const store = open();
+    const stream = await openStream(store, 'str_1');
+    const stale = new StreamBuilder('str_1');
+    const good = stream.many(3);
+    const forked = stale.many(2); // seq 1 and 2 again, linked differently once `good` lands first
+    const [first, second, claimed] = await Promise.allSettled([
+      store.journal.commit([{ records: good }]),
+      store.journal.commit([{ records: [...forked] }, { records: [stale.next()], payment: payment(7) }]),
+      store.idempotency.claim(claim(0)),
+    ]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect((second as PromiseRejectedResult).reason).toBeInstanceOf(StreamConflictError);
+    expect(claimed).toEqual({ status: 'fulfilled', value: { kind: 'claimed' } });
+    expect(await store.journal.readStream('str_1', 1, 10)).toEqual(good);
+    expect(await store.payments.get('acme', payment(7).id)).toBeNull();
+    expect(await store.idempotency.claim(claim(1))).toEqual({ kind: 'in_flight' });
+  });
+
+  it('rejects every write of a batch whose transaction cannot run, then recovers', async () => {
+    const store = open(50);
+    const stream = await openStream(store, 'str_1');
+    const holder = raw();
+    holder.exec('BEGIN IMMEDIATE'); // another process holds the write lock past the busy timeout
+    const outcomes = await Promise.allSettled([
+      store.journal.commit([{ records: [stream.next()] }]),
+      store.idempotency.claim(claim(0)),
+    ]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      expect(String((outcome as PromiseRejectedResult).reason)).not.toMatch(/INSERT|SELECT|idempotency \(/);
+    }
+    holder.exec('ROLLBACK');
+    expect(await store.idempotency.claim(claim(0))).toEqual({ kind: 'claimed' });
+    expect(await store.journal.head('str_1')).toBeNull();
+  });
+
+  it('close lets the batch in flight finish and refuses later writes', async () => {
+    const store = open();
+    const claimed = store.idempotency.claim(claim(0));
+    const closing = store.close();
+    await expect(claimed).resolves.toEqual({ kind: 'claimed' });
+    await closing;
+    await expect(store.idempotency.claim(claim(0, { key: 'other' }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    const db = raw();
+    expect(db.prepare('SELECT count(*) FROM idempotency').pluck().get()).toBe(1);
+  });
+
+  it('does not keep a process alive once idle, even unclosed, and a pending write keeps it alive until durable', () => {
+    // Runs the built store (a worker thread cannot load TypeScript), as `npm test` builds first.
+    const store = pathToFileURL(join(process.cwd(), 'dist/adapters/store/sqlite/index.js')).href;
+    const script = `
+      const { openSqliteStore } = await import(${JSON.stringify(store)});
+      const s = openSqliteStore({ path: ${JSON.stringify(path)} });
+      const r = await s.idempotency.claim({ merchantId: 'm', key: 'k', fingerprint: 'f', now: 'a', leaseExpiresAt: 'b', expiresAt: 'z' });
+      process.stdout.write(r.kind);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stdout).toBe('claimed');
+    const db = raw();
+    expect(db.prepare('SELECT key FROM idempotency').pluck().all()).toEqual(['k']);
   });
 });

@@ -3,7 +3,7 @@ import type { StreamHead } from '../../ports/journal-store.js';
 import { StreamConflictError } from '../../ports/store.js';
 
 /** A record must sit right after its stream's head and link to the head's hash. Shared by every store. */
-export function checkContinues(record: AuditRecord, head: StreamHead | null): void {
+export function checkContinues(record: Pick<AuditRecord, 'stream' | 'seq' | 'prev'>, head: StreamHead | null): void {
   const seq = (head?.seq ?? 0) + 1;
   const prev = head?.hash ?? GENESIS_PREV;
   if (record.seq !== seq) {

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../../ports/store.js';
 import { translateError } from './errors.js';
+import type { WriteOp } from './write-ops.js';
+import type { SqliteWriteThread } from './write-thread.js';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -33,11 +35,14 @@ export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_
   }
 }
 
-/** The open handle plus the closed flag; every port call goes through `run`. */
+/**
+ * The open handle for reads and rare writes, the closed flag, and the write thread that
+ * group-commits the request path's writes (see SqliteWriteThread).
+ */
 export class SqliteConnection {
   private closed = false;
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database, private readonly writes: SqliteWriteThread) {}
 
   /** Runs synchronous work (better-sqlite3 is synchronous) and hands the result back as the port's Promise. */
   run<T>(work: () => T): Promise<T> {
@@ -49,9 +54,20 @@ export class SqliteConnection {
     }
   }
 
-  close(): void {
+  /** Joins the next group commit on the write thread; resolves once durable. */
+  write(op: WriteOp): Promise<unknown> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
+    return this.writes.write(op);
+  }
+
+  /** Lets the commit in flight finish, then closes both connections. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      await this.writes.close();
+    } finally {
+      this.db.close();
+    }
   }
 }

@@ -7,6 +7,7 @@ import { SqliteKeyStore } from './keys.js';
 import { SqliteGatewayLedger } from './ledger.js';
 import { SqlitePaymentStore } from './payments.js';
 import { migrate } from './schema.js';
+import { SqliteWriteThread } from './write-thread.js';
 
 export interface SqliteStoreOptions {
   /** The database file; created with its schema if missing. */
@@ -17,10 +18,17 @@ export interface SqliteStoreOptions {
 
 /** Opens (creating or upgrading) a SQLite file as a Store. Several processes may open the same file. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
-  const conn = new SqliteConnection(db);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const db = openDatabase(options.path, busyTimeoutMs);
   try {
     migrate(db);
+  } catch (err) {
+    db.close();
+    throw translateError(err);
+  }
+  // The write thread opens the file once the schema exists (its statements are prepared at start).
+  const conn = new SqliteConnection(db, new SqliteWriteThread({ path: options.path, busyTimeoutMs }));
+  try {
     // Statements are prepared in these constructors, so the schema must exist first.
     const payments = new SqlitePaymentStore(conn);
     const idempotency = new SqliteIdempotencyStore(conn);
@@ -28,7 +36,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     const pingStmt = db.prepare('SELECT 1 FROM sqlite_schema LIMIT 1');
     return {
       kind: 'sqlite',
-      journal: new SqliteJournalStore(conn, payments, idempotency),
+      journal: new SqliteJournalStore(conn),
       payments,
       idempotency,
       keys: new SqliteKeyStore(conn),
@@ -36,10 +44,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       ping: () => conn.run(() => {
         pingStmt.get();
       }),
-      close: async () => conn.close(),
+      close: () => conn.close(),
     };
   } catch (err) {
-    conn.close();
+    void conn.close();
     throw translateError(err);
   }
 }

@@ -18,17 +18,12 @@ function listSql(after: boolean, status: boolean): string {
 export class SqlitePaymentStore implements PaymentStore {
   // Prepared once at open: parsing and planning SQL per request is pure overhead on the hot path.
   private readonly getStmt: Statement;
-  private readonly upsertStmt: Statement;
   private readonly listStmts: Statement[];
   private readonly processingStmt: Statement;
 
   constructor(private readonly conn: SqliteConnection) {
     const db = conn.db;
     this.getStmt = db.prepare('SELECT body FROM payments WHERE id = ? AND merchant_id = ?').pluck();
-    this.upsertStmt = db.prepare(`
-      INSERT INTO payments (id, merchant_id, status, updated_at, body)
-      VALUES (@id, @merchantId, @status, @updatedAt, @body)
-      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`);
     this.listStmts = [false, true].flatMap((after) => [false, true].map((status) => db.prepare(listSql(after, status)).pluck()));
     this.processingStmt = db.prepare(`
       SELECT body FROM payments WHERE status = 'processing' AND updated_at < ?
@@ -63,11 +58,4 @@ export class SqlitePaymentStore implements PaymentStore {
     return this.conn.run(() => (this.processingStmt.all(updatedBefore, limit) as string[]).map((body) => JSON.parse(body) as Payment));
   }
 
-  /** Runs inside the journal's commit transaction. */
-  upsert(payment: Payment): void {
-    this.upsertStmt.run({
-      id: payment.id, merchantId: payment.merchantId, status: payment.status,
-      updatedAt: payment.updatedAt, body: JSON.stringify(payment),
-    });
-  }
 }

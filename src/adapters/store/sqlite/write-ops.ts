@@ -1,0 +1,182 @@
+import type Database from 'better-sqlite3';
+import type { StoredCheckpoint, StreamHead } from '../../../ports/journal-store.js';
+import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
+import type { LedgerEntry } from '../../../ports/gateway-ledger.js';
+import { StreamConflictError } from '../../../ports/store.js';
+import { checkContinues } from '../continuity.js';
+import { isConstraintError } from './errors.js';
+
+/**
+ * The writes of the request path, as plain data: they cross to the write thread by
+ * postMessage, so bodies arrive already serialized (the thread binds strings, nothing more).
+ */
+export type WriteOp =
+  | { kind: 'claim'; claim: IdempotencyClaim }
+  | { kind: 'release'; merchantId: string; key: string }
+  | { kind: 'ledger.put'; entry: LedgerEntry }
+  | { kind: 'journal.commit'; units: CommitRows[] };
+
+export interface RecordRow {
+  stream: string;
+  seq: number;
+  prev: string;
+  hash: string;
+  resource: string | null;
+  type: string;
+  ts: string;
+  /** The record's line, exactly as exports reproduce it. */
+  body: string;
+}
+
+/** One journal CommitUnit, ready to bind. */
+export interface CommitRows {
+  records: RecordRow[];
+  payment?: { id: string; merchantId: string; status: string; updatedAt: string; body: string };
+  idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null };
+  checkpoint?: StoredCheckpoint;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+interface IdempotencyRow {
+  fingerprint: string;
+  paymentId: string | null;
+  response: string | null;
+  leaseExpiresAt: string;
+  expiresAt: string;
+}
+
+/** Runs write ops against one connection; the caller holds the transaction around them. */
+export class SqliteWrites {
+  // Prepared once at open: these run for every payment.
+  private readonly idemSelect: Statement;
+  private readonly idemClaimFresh: Statement;
+  private readonly idemTakeOver: Statement;
+  private readonly idemUpdate: Statement;
+  private readonly idemRelease: Statement;
+  private readonly ledgerPut: Statement;
+  private readonly streamState: Statement;
+  private readonly head: Statement;
+  private readonly insertRecord: Statement;
+  private readonly upsertPayment: Statement;
+  private readonly insertCheckpointStmt: Statement;
+
+  private readonly commitInSavepoint: (units: CommitRows[]) => void;
+
+  constructor(db: Database.Database) {
+    // better-sqlite3 runs a transaction function called inside a transaction as a SAVEPOINT.
+    this.commitInSavepoint = db.transaction((units: CommitRows[]) => this.commit(units));
+    this.idemSelect = db.prepare(`
+      SELECT fingerprint, payment_id AS paymentId, response, lease_expires_at AS leaseExpiresAt, expires_at AS expiresAt
+      FROM idempotency WHERE merchant_id = ? AND key = ?`);
+    this.idemClaimFresh = db.prepare(`
+      INSERT INTO idempotency (merchant_id, key, fingerprint, payment_id, response, lease_expires_at, expires_at, created_at)
+      VALUES (@merchantId, @key, @fingerprint, NULL, NULL, @leaseExpiresAt, @expiresAt, @now)
+      ON CONFLICT (merchant_id, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, payment_id = NULL, response = NULL,
+        lease_expires_at = excluded.lease_expires_at, expires_at = excluded.expires_at, created_at = excluded.created_at`);
+    this.idemTakeOver = db.prepare('UPDATE idempotency SET lease_expires_at = ? WHERE merchant_id = ? AND key = ?');
+    this.idemUpdate = db.prepare(`
+      UPDATE idempotency SET payment_id = coalesce(@paymentId, payment_id), response = coalesce(@response, response)
+      WHERE merchant_id = @merchantId AND key = @key`);
+    this.idemRelease = db.prepare(`
+      DELETE FROM idempotency
+      WHERE merchant_id = ? AND key = ? AND response IS NULL AND payment_id IS NULL`);
+    this.ledgerPut = db.prepare(`
+      INSERT INTO gateway_ledger
+        (gateway_key, calls, outcome, code, decline_code, authorization_code, amount, currency, created_at, updated_at)
+      VALUES
+        (@gatewayKey, @calls, @outcome, @code, @declineCode, @authorizationCode, @amount, @currency, @createdAt, @updatedAt)
+      ON CONFLICT (gateway_key) DO UPDATE SET
+        calls = excluded.calls, outcome = excluded.outcome, code = excluded.code, decline_code = excluded.decline_code,
+        authorization_code = excluded.authorization_code, amount = excluded.amount, currency = excluded.currency,
+        created_at = excluded.created_at, updated_at = excluded.updated_at`);
+    this.streamState = db.prepare('SELECT state FROM streams WHERE id = ?').pluck();
+    this.head = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
+    this.insertRecord = db.prepare('INSERT INTO journal (stream, seq, hash, resource, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.upsertPayment = db.prepare(`
+      INSERT INTO payments (id, merchant_id, status, updated_at, body)
+      VALUES (@id, @merchantId, @status, @updatedAt, @body)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`);
+    this.insertCheckpointStmt = db.prepare('INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (@stream, @size, @root, @note, @createdAt)');
+  }
+
+  /**
+   * Runs one op inside the caller's transaction. Each op either fails before writing or
+   * writes with a single statement (which SQLite makes atomic), except a journal commit,
+   * which gets a savepoint of its own: its failure undoes only its own rows.
+   */
+  run(op: WriteOp): unknown {
+    switch (op.kind) {
+      case 'claim': return this.claim(op.claim);
+      case 'release':
+        this.idemRelease.run(op.merchantId, op.key);
+        return undefined;
+      case 'ledger.put':
+        this.ledgerPut.run(op.entry);
+        return undefined;
+      case 'journal.commit':
+        this.commitInSavepoint(op.units);
+        return undefined;
+    }
+  }
+
+  /** Claims of one batch run one after another, so each sees the rows of those before it. */
+  private claim(claim: IdempotencyClaim): ClaimResult {
+    const row = this.idemSelect.get(claim.merchantId, claim.key) as IdempotencyRow | undefined;
+    if (!row || row.expiresAt <= claim.now) {
+      this.idemClaimFresh.run(claim);
+      return { kind: 'claimed' };
+    }
+    if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+    if (row.response !== null) {
+      return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId: row.paymentId };
+    }
+    if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
+    // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
+    this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
+    return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
+  }
+
+  private commit(units: CommitRows[]): void {
+    const heads = new Map<string, StreamHead | null>();
+    for (const unit of units) {
+      for (const record of unit.records) {
+        if (!heads.has(record.stream)) {
+          // Records of an unregistered stream would be invisible to listStreams, hence to verify and export.
+          const state = this.streamState.get(record.stream) as string | undefined;
+          if (state === undefined) throw new StreamConflictError(`stream ${record.stream} does not exist`);
+          // A stream sealed by another writer (its lease lapsed) takes no more records, in the same transaction.
+          if (state !== 'open') throw new StreamConflictError(`stream ${record.stream} is ${state}`);
+          heads.set(record.stream, (this.head.get(record.stream) as StreamHead | undefined) ?? null);
+        }
+        checkContinues(record, heads.get(record.stream) ?? null);
+        this.insert(record);
+        heads.set(record.stream, { seq: record.seq, hash: record.hash });
+      }
+      if (unit.payment) this.upsertPayment.run(unit.payment);
+      // A purged key has nothing left to update.
+      if (unit.idempotency) this.idemUpdate.run(unit.idempotency);
+      if (unit.checkpoint) this.insertCheckpoint(unit.checkpoint);
+    }
+  }
+
+  private insert(record: RecordRow): void {
+    try {
+      this.insertRecord.run(record.stream, record.seq, record.hash, record.resource, record.type, record.ts, record.body);
+    } catch (err) {
+      if (isConstraintError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new StreamConflictError(`stream ${record.stream} already has seq ${record.seq}`);
+      throw err;
+    }
+  }
+
+  private insertCheckpoint(checkpoint: StoredCheckpoint): void {
+    try {
+      this.insertCheckpointStmt.run(checkpoint);
+    } catch (err) {
+      if (isConstraintError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new StreamConflictError(`stream ${checkpoint.stream} already has a checkpoint of size ${checkpoint.size}`);
+      if (isConstraintError(err, 'SQLITE_CONSTRAINT_FOREIGNKEY')) throw new StreamConflictError(`stream ${checkpoint.stream} does not exist`);
+      throw err;
+    }
+  }
+}
