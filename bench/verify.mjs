@@ -17,7 +17,7 @@ const EVERY = 1000;
 const JOURNAL = 'paylog-local';
 const STREAM = 'str_01jdq2benchbenchbenchbenchb';
 
-function generate(path) {
+export function generate(path) {
   const signer = signerFromPrivateKey(JOURNAL, generateKeyPairSync('ed25519').privateKey);
   const origin = { requestId: 'req_bench', traceId: null, ip: '127.0.0.1' };
   const frontier = new MerkleFrontier();

@@ -10,15 +10,20 @@ export interface SourcedRecord {
   at: Location;
 }
 
-/** Every stream of a store, each in seq order, a page at a time (memory stays bounded). */
-export async function* storeRecords(journal: JournalStore, since?: string): AsyncGenerator<SourcedRecord> {
+/**
+ * Every stream of a store, each in seq order, a page at a time (memory stays bounded).
+ * Sources yield batches: one await per record would cost more than checking the record.
+ */
+export async function* storeRecords(journal: JournalStore, since?: string): AsyncGenerator<SourcedRecord[]> {
   for (const stream of await journal.listStreams()) {
     let from = 1;
     for (;;) {
       const page: AuditRecord[] = await journal.readStream(stream.id, from, READ_PAGE_RECORDS);
+      const batch: SourcedRecord[] = [];
       for (const record of page) {
-        if (since === undefined || record.ts >= since) yield { value: record, at: { stream: stream.id } };
+        if (since === undefined || record.ts >= since) batch.push({ value: record, at: { stream: stream.id } });
       }
+      if (batch.length > 0) yield batch;
       const last = page[page.length - 1];
       if (!last || page.length < READ_PAGE_RECORDS) break;
       from = last.seq + 1;

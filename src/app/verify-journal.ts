@@ -10,7 +10,7 @@ export interface VerifyOptions extends VerifierOptions {
 export const PROGRESS_EVERY_RECORDS = 10_000;
 
 /** Verifies every record of a source (an export) in one pass; memory is bounded per stream. */
-export async function verifyRecords(source: AsyncIterable<SourcedRecord>, options: VerifyOptions = {}): Promise<ChainReport> {
+export async function verifyRecords(source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions = {}): Promise<ChainReport> {
   return run(new ChainVerifier(options), source, options);
 }
 
@@ -26,11 +26,13 @@ export async function verifyStore(journal: JournalStore, options: VerifyOptions 
   return run(verifier, storeRecords(journal), options);
 }
 
-async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord>, options: VerifyOptions): Promise<ChainReport> {
+async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions): Promise<ChainReport> {
   let count = 0;
-  for await (const { value, at } of source) {
-    verifier.add(value, at);
-    if (++count % PROGRESS_EVERY_RECORDS === 0) options.onProgress?.(count);
+  for await (const batch of source) {
+    for (const { value, at } of batch) {
+      verifier.add(value, at);
+      if (++count % PROGRESS_EVERY_RECORDS === 0) options.onProgress?.(count);
+    }
   }
   return verifier.finish();
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from './jcs.js';
+import { canonicalJson, canonicalJsonWithout } from './jcs.js';
+import { sha256Hex } from './sha256.js';
 
 /** Record types (SPEC §3). */
 export const RECORD_TYPES = [
@@ -49,15 +49,20 @@ export interface AuditRecord extends RecordBody {
 
 export const RECORD_VERSION = 1;
 export const GENESIS_PREV = '0'.repeat(64);
-const LEAF_PREFIX = Buffer.from([0x00]);
 
 /** RFC 6962 leaf hash of a record: hex SHA-256(0x00 ‖ JCS(record without hash)). */
 export function leafHash(body: RecordBody): string {
   return hashCanonical(canonicalJson(body));
 }
 
+/** leafHash of what a record holds apart from its claimed hash (what verifiers recompute). */
+export function recordLeafHash(record: AuditRecord): string {
+  return hashCanonical(canonicalJsonWithout(record as unknown as Record<string, unknown>, 'hash'));
+}
+
+/** The leaf prefix 0x00 as a character: its UTF-8 encoding is the one byte 0x00. */
 function hashCanonical(canonical: string): string {
-  return createHash('sha256').update(LEAF_PREFIX).update(canonical, 'utf8').digest('hex');
+  return sha256Hex(`\u0000${canonical}`);
 }
 
 const jsonString = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));

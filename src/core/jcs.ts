@@ -25,13 +25,21 @@ export function canonicalJson(value: unknown): string {
     }
     return `${out}]`;
   }
-  const object = value as Record<string, unknown>;
+  return canonicalObject(value as Record<string, unknown>, undefined);
+}
+
+/** The canonical form of an object without one of its members (a record without its hash), without copying it. */
+export function canonicalJsonWithout(object: Record<string, unknown>, omit: string): string {
+  return canonicalObject(object, omit);
+}
+
+function canonicalObject(object: Record<string, unknown>, omit: string | undefined): string {
   const keys = Object.keys(object).sort();
   let out = '{';
   let first = true;
   for (const key of keys) {
     const member = object[key];
-    if (member === undefined) continue;
+    if (member === undefined || key === omit) continue;
     if (!first) out += ',';
     first = false;
     out += `${JSON.stringify(key)}:${canonicalJson(member)}`;

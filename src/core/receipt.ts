@@ -1,4 +1,4 @@
-import { type AuditRecord, bodyOf, leafHash } from './audit-record.js';
+import { type AuditRecord, recordLeafHash } from './audit-record.js';
 import { type TrustedKey, checkCheckpoint, checkpointOrigin } from './checkpoint.js';
 import { verifyInclusion } from './merkle.js';
 
@@ -27,7 +27,7 @@ export function checkReceiptEntry(entry: ReceiptEntry, trusted: readonly Trusted
   const { record } = entry;
   const result = (ok: boolean, reason: string | null): ReceiptCheck => ({ seq: record?.seq, stream: record?.stream, type: record?.type, ok, reason });
   if (typeof record !== 'object' || record === null || typeof record.hash !== 'string') return result(false, 'not a record');
-  if (leafHash(bodyOf(record)) !== record.hash) return result(false, 'record content does not match its hash');
+  if (recordLeafHash(record) !== record.hash) return result(false, 'record content does not match its hash');
   if (entry.leafIndex !== record.seq - 1) return result(false, 'leaf index does not match the record seq');
   // Key validity windows are judged at the record's time: the checkpoint was signed at or just after it.
   const check = checkCheckpoint(entry.checkpoint, trusted, checkpointOrigin(record.journal, record.stream), Date.parse(record.ts));

@@ -151,14 +151,14 @@ export async function buildJournal(options: JournalFixtureOptions = {}): Promise
 /** A store's journal as `paylog export` writes it: every stream in start order, each in seq order. */
 export async function exportLines(store: Store): Promise<string[]> {
   const lines: string[] = [];
-  for await (const { value } of storeRecords(store.journal)) lines.push(recordLine(value as AuditRecord));
+  for await (const batch of storeRecords(store.journal)) for (const { value } of batch) lines.push(recordLine(value as AuditRecord));
   return lines;
 }
 
 export const parseRecord = (line: string): AuditRecord => JSON.parse(line) as AuditRecord;
 
 /** Export lines as records: blank lines skipped, an unparseable line passed on as malformed (like fileRecords, minus its skipping of log/metric lines). */
-export async function* linesSource(lines: readonly string[]): AsyncGenerator<SourcedRecord> {
+export async function* linesSource(lines: readonly string[]): AsyncGenerator<SourcedRecord[]> {
   for (const [i, text] of lines.entries()) {
     if (text.trim() === '') continue;
     let value: unknown = null;
@@ -167,7 +167,7 @@ export async function* linesSource(lines: readonly string[]): AsyncGenerator<Sou
     } catch {
       value = null;
     }
-    yield { value, at: { line: i + 1 } };
+    yield [{ value, at: { line: i + 1 } }];
   }
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   type AuditRecord, GENESIS_PREV, type JsonValue, type Position, RECORD_TYPES, RECORD_VERSION, type RecordBody, type RecordDraft,
-  bodyOf, leafHash, recordLine, sealRecord,
+  bodyOf, leafHash, recordLeafHash, recordLine, sealRecord,
 } from '../../src/core/audit-record.js';
 
 const SPEC_FIELD_ORDER = [
@@ -197,7 +197,8 @@ describe('sealRecord’s written-out canonical form', () => {
   it('hashes every draft exactly as the verifier’s generic canonicalization does', () => {
     fc.assert(fc.property(draft, position, (d, at) => {
       const record = sealRecord(d, at);
-      return record.hash === leafHash(bodyOf(record)) && record.hash === leafHash(bodyOf(JSON.parse(recordLine(record)) as AuditRecord));
+      const parsed = JSON.parse(recordLine(record)) as AuditRecord;
+      return record.hash === leafHash(bodyOf(record)) && record.hash === leafHash(bodyOf(parsed)) && recordLeafHash(parsed) === record.hash;
     }), { numRuns: 1000, seed: 20261127 });
   });
 

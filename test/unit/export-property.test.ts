@@ -257,3 +257,40 @@ describe('export properties (real journal, read as `paylog verify --file` reads 
     });
   });
 });
+
+describe('fileRecords splits lines exactly as readline does, whatever the read size', () => {
+  it('gives the same line numbers and values for any mix of LF, CRLF and CR, blank lines and a missing final break', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'paylog-lines-'));
+    const path = join(dir, 'lines.jsonl');
+    const line = fc.oneof(
+      fc.constant(''), fc.constant('   '), fc.constant('not json'),
+      fc.record({ seq: fc.nat(), stream: fc.string({ maxLength: 4 }), note: fc.string({ unit: 'grapheme', maxLength: 6 }) }).map((o) => JSON.stringify(o)),
+      fc.record({ seq: fc.nat() }).map((o) => `2026-11-27T00:00:00Z ${JSON.stringify(o)}`),
+    );
+    const content = fc.tuple(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 12 }), line)
+      .map(([pairs, last]) => pairs.map(([l, br]) => l + br).join('') + last);
+    try {
+      await fc.assert(fc.asyncProperty(content, fc.integer({ min: 1, max: 9 }), async (text, chunkBytes) => {
+        writeFileSync(path, text);
+        const got: { line: number; value: unknown }[] = [];
+        for await (const batch of fileRecords(path, { skipped: 0 }, chunkBytes)) for (const r of batch) got.push({ line: r.at.line as number, value: r.value });
+        // readline's line breaks: /\r\n|\n|\r/, and no empty line after a final break.
+        const lines = text.split(/\r\n|\n|\r/);
+        if (lines[lines.length - 1] === '') lines.pop();
+        const expected = lines.flatMap((l, i) => {
+          const brace = l.indexOf('{');
+          const body = brace > 0 && /^\S+ $/.test(l.slice(0, brace)) ? l.slice(brace) : l;
+          if (body.trim() === '') return [];
+          let value: unknown = null;
+          try { value = JSON.parse(body); } catch { value = null; }
+          return [{ line: i + 1, value }];
+        });
+        expect(got).toEqual(expected);
+      }), { seed: SEED, numRuns: 300 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { canonicalize } from 'json-canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/core/jcs.js';
+import { canonicalJson, canonicalJsonWithout } from '../../src/core/jcs.js';
 
 // The reference: json-canonicalize, which produced the hashes of every record written before canonicalJson existed.
 describe('canonicalJson (RFC 8785)', () => {
@@ -26,5 +26,15 @@ describe('canonicalJson (RFC 8785)', () => {
   it('refuses non-finite numbers, as the scheme requires', () => {
     expect(() => canonicalJson({ a: Number.NaN })).toThrow(/Non-finite/);
     expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(/Non-finite/);
+  });
+});
+
+describe('canonicalJsonWithout', () => {
+  it('is the canonical form of the object without that member, and leaves the object alone', () => {
+    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), (object, omit) => {
+      const before = JSON.stringify(object);
+      const { [omit]: _dropped, ...rest } = object;
+      return canonicalJsonWithout(object, omit) === canonicalize(rest) && JSON.stringify(object) === before;
+    }), { numRuns: 1000 });
   });
 });

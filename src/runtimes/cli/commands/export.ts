@@ -15,11 +15,13 @@ export function registerExport(program: Command): void {
       const store = await openStore(configFrom(opts));
       try {
         let buffer: string[] = [];
-        for await (const { value } of storeRecords(store.journal, since)) {
-          buffer.push(recordLine(value as AuditRecord));
-          if (buffer.length >= WRITE_LINES_MAX) {
-            await write(`${buffer.join('\n')}\n`);
-            buffer = [];
+        for await (const batch of storeRecords(store.journal, since)) {
+          for (const { value } of batch) {
+            buffer.push(recordLine(value as AuditRecord));
+            if (buffer.length >= WRITE_LINES_MAX) {
+              await write(`${buffer.join('\n')}\n`);
+              buffer = [];
+            }
           }
         }
         if (buffer.length > 0) await write(`${buffer.join('\n')}\n`);

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { SourcedRecord } from '../../../app/journal-source.js';
 import { verifyRecords, verifyStore } from '../../../app/verify-journal.js';
@@ -77,35 +76,63 @@ export interface FileStats {
   skipped: number;
 }
 
+/** Read size: large reads, and one batch of records per read. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** Line breaks as readline knows them: LF, CRLF, and a lone CR. */
+const LINE_BREAK = /\r\n|\n|\r/;
+
 /**
- * Reads a JSONL export line by line; an unreadable line is passed on as a malformed record.
- * A CloudWatch Logs export interleaves audit records with operational log and metric lines,
- * and S3 exports prefix each line with a timestamp: such prefixes are dropped, and JSON
- * objects with none of a record's identifying fields are counted and skipped. (A record
- * stripped of those fields is still caught: its seq goes missing.)
+ * Reads a JSONL export line by line, a batch of records per read; an unreadable line is passed
+ * on as a malformed record. A CloudWatch Logs export interleaves audit records with operational
+ * log and metric lines, and S3 exports prefix each line with a timestamp: such prefixes are
+ * dropped, and JSON objects with none of a record's identifying fields are counted and
+ * skipped. (A record stripped of those fields is still caught: its seq goes missing.)
  */
-export async function* fileRecords(path: string, stats: FileStats = { skipped: 0 }): AsyncGenerator<SourcedRecord> {
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input, crlfDelay: Infinity });
+export async function* fileRecords(path: string, stats: FileStats = { skipped: 0 }, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<SourcedRecord[]> {
+  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes });
   let line = 0;
-  for await (const raw of lines) {
-    line++;
-    const brace = raw.indexOf('{');
-    const text = brace > 0 && /^\S+ $/.test(raw.slice(0, brace)) ? raw.slice(brace) : raw;
-    if (text.trim() === '') continue;
-    let value: unknown = null;
-    if (text.length <= LINE_BYTES_MAX) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        value = null;
+  let rest = '';
+  const parse = (lines: string[]): SourcedRecord[] => {
+    const batch: SourcedRecord[] = [];
+    for (const raw of lines) {
+      line++;
+      const value = parseLine(raw);
+      if (value === SKIP) continue;
+      if (isOtherJson(value)) {
+        stats.skipped++;
+        continue;
       }
+      batch.push({ value, at: { line } });
     }
-    if (isOtherJson(value)) {
-      stats.skipped++;
-      continue;
-    }
-    yield { value, at: { line } };
+    return batch;
+  };
+  for await (const chunk of input as AsyncIterable<string>) {
+    let text = rest + chunk;
+    // A CR at the end may be the first half of a CRLF split across reads.
+    const heldCr = text.endsWith('\r');
+    if (heldCr) text = text.slice(0, -1);
+    const lines = text.split(LINE_BREAK);
+    rest = (lines.pop() ?? '') + (heldCr ? '\r' : '');
+    const batch = parse(lines);
+    if (batch.length > 0) yield batch;
+  }
+  // What follows the last line break: a last line without one, and a held CR.
+  const tail = rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  const last = parse(tail === '' ? [] : [tail]);
+  if (last.length > 0) yield last;
+}
+
+const SKIP = Symbol('blank line');
+
+function parseLine(raw: string): unknown {
+  const brace = raw.indexOf('{');
+  const text = brace > 0 && /^\S+ $/.test(raw.slice(0, brace)) ? raw.slice(brace) : raw;
+  if (text.trim() === '') return SKIP;
+  if (text.length > LINE_BYTES_MAX) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
