@@ -39,6 +39,12 @@ export function peakRssMiB(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** Peak resident sets (VmHWM) of a process's children summed, in MiB: the workers of `serve --workers N`. */
+export function childrenPeakRssMiB(pid) {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.reduce((sum, child) => sum + peakRssMiB(Number(child)), 0);
+}
+
 export const tempDir = (prefix) => mkdtempSync(join(tmpdir(), prefix));
 
 export async function waitHttp(url, child, timeoutMs = 20_000) {
@@ -102,6 +108,14 @@ export async function startPaylog(extraEnv = {}, { dataDir = tempDir('paylog-ben
   const child = spawn(process.execPath, [bin, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, child);
+  // `serve --workers N`: the first worker answers alone until the others have forked and started.
+  const workers = Number(env.PAYLOG_WORKERS ?? 1);
+  for (const until = Date.now() + 20_000; workers > 1 && Date.now() < until;) {
+    const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    if (children.length >= workers) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (workers > 1) await new Promise((r) => setTimeout(r, 1_000)); // the last one's store and stream
   return { child, url, secret, dataDir, env, stop: () => stopChild(child) };
 }
 

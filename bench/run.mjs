@@ -3,7 +3,7 @@
 // Each scenario module exports `run()` returning its markdown section; replay uses http-intake's figure
 // when both run in the same invocation.
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const scenarios = {
   'http-intake': async () => (await import('./http-intake.mjs')).run(),
@@ -34,12 +34,36 @@ const scenarios = {
 
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : Object.keys(scenarios);
-const sections = [];
-for (const name of names) {
-  if (!scenarios[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
-  sections.push(await scenarios[name]());
-}
+for (const name of names) if (!scenarios[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
+
+// Each scenario's section sits between markers, so running some scenarios keeps the others' last figures.
+const PATH = 'docs/BENCHMARKS.md';
+const begin = (name) => `<!-- bench:${name} -->`;
+const end = (name) => `<!-- /bench:${name} -->`;
+const previous = existsSync(PATH) ? readFileSync(PATH, 'utf8') : '';
+const kept = (name) => {
+  const from = previous.indexOf(begin(name));
+  const to = previous.indexOf(end(name));
+  return from >= 0 && to > from ? previous.slice(from, to + end(name).length) : null;
+};
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-const text = ['# Benchmarks', '', `Machine: ${machine}.`, '', 'Run with `npm run build && npm run build:lambda && npm run bench` (or `npm run bench -- SCENARIO`); the machine is shared,', 'so other processes may have run beside the benchmark. Load generator: autocannon 8 in the runner process, on loopback.', '', sections.join('\n\n'), ''].join('\n');
-writeFileSync('docs/BENCHMARKS.md', text);
+const sections = [];
+for (const name of Object.keys(scenarios)) {
+  if (names.includes(name)) {
+    const body = await scenarios[name]();
+    sections.push(`${begin(name)}\n_Measured ${machine}._\n\n${body}\n${end(name)}`);
+  } else {
+    const old = kept(name);
+    if (old) sections.push(old);
+  }
+}
+const text = [
+  '# Benchmarks', '',
+  'Run with `npm run build && npm run build:lambda && npm run bench` (or `npm run bench -- SCENARIO`, which rewrites only that',
+  'section); the machine is shared, so other processes may have run beside the benchmark, and figures drift between runs —',
+  'every target is a ratio against a baseline measured in the same run. Load generator: autocannon 8 in the runner process, on',
+  'loopback. Why the figures are what they are, with profiles: [performance.md](performance.md).', '',
+  sections.join('\n\n'), '',
+].join('\n');
+writeFileSync(PATH, text);
 console.log(text);

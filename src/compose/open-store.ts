@@ -11,7 +11,7 @@ export async function openStore(config: Config): Promise<Store> {
     case 'sqlite': {
       mkdirSync(dirname(location.path), { recursive: true });
       const { openSqliteStore } = await import('../adapters/store/sqlite/index.js');
-      return openSqliteStore({ path: location.path });
+      return openSqliteStore({ path: location.path, batchWritesMax: config.sqliteBatchWritesMax });
     }
     case 'memory': {
       const { createMemoryStore } = await import('../adapters/store/memory/index.js');

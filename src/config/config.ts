@@ -27,6 +27,7 @@ export interface Config {
   reconcileAfterMs: number;
   reconcileIntervalMs: number;
   journalBatchRecordsMax: number;
+  sqliteBatchWritesMax: number;
   shutdownTimeoutMs: number;
   fingerprintKey: string | null;
   signingKey: string | null;
@@ -70,6 +71,7 @@ export const SETTINGS: Definitions = {
   reconcileAfterMs: { flag: 'reconcile-after-ms', env: 'PAYLOG_RECONCILE_AFTER_MS', description: 'a payment processing for this long is reconciled', default: 60_000, parse: integer(0, 86_400_000) },
   reconcileIntervalMs: { flag: 'reconcile-interval-ms', env: 'PAYLOG_RECONCILE_INTERVAL_MS', description: 'how often `serve` reconciles; 0 turns it off', default: 30_000, parse: integer(0, 86_400_000) },
   journalBatchRecordsMax: { flag: 'journal-batch-max', env: 'PAYLOG_JOURNAL_BATCH_MAX', description: 'records in one group commit', default: 512, parse: integer(1, 100_000) },
+  sqliteBatchWritesMax: { flag: 'sqlite-batch-max', env: 'PAYLOG_SQLITE_BATCH_MAX', description: 'writes (claims, ledger entries, journal batches) in one SQLite commit; 1 turns group commit off', default: 1024, parse: integer(1, 100_000) },
   shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'PAYLOG_SHUTDOWN_TIMEOUT_MS', description: 'time in-flight requests get to finish on SIGTERM', default: 15_000, parse: integer(0, 600_000) },
   fingerprintKey: {
     flag: 'fingerprint-key', env: 'PAYLOG_FINGERPRINT_KEY', description: 'base64 key (≥ 32 bytes) of card fingerprints; generated in the data dir if unset',

@@ -204,6 +204,17 @@ describe('PAYLOG_WORKERS (--workers)', () => {
   });
 });
 
+describe('PAYLOG_SQLITE_BATCH_MAX (--sqlite-batch-max)', () => {
+  it('defaults to 1024 writes per SQLite commit and accepts 1 (group commit off)', () => {
+    expect(loadConfig({}, {}).sqliteBatchWritesMax).toBe(1024);
+    expect(loadConfig({}, { PAYLOG_SQLITE_BATCH_MAX: '1' }).sqliteBatchWritesMax).toBe(1);
+  });
+
+  it.each(['0', 'x', '2.5'])('refuses %j with a one-line ConfigError naming the setting', (value) => {
+    expectOneLine(configError({}, { PAYLOG_SQLITE_BATCH_MAX: value }).message, 'PAYLOG_SQLITE_BATCH_MAX (--sqlite-batch-max): ');
+  });
+});
+
 describe('parseStoreUrl', () => {
   it.each([
     ['sqlite:./data/paylog.db', { kind: 'sqlite', path: './data/paylog.db' }],

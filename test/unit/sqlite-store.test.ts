@@ -215,6 +215,20 @@ describe('SQLite group commit on the write thread', () => {
     expect(await store.journal.head('str_1')).toBeNull();
   });
 
+  it('with batchWritesMax 1 commits each write alone, in order, with the same answers', async () => {
+    const store = openSqliteStore({ path, batchWritesMax: 1 });
+    opened.push(store);
+    const stream = await openStream(store, 'str_1');
+    const [journal, ...claims] = await Promise.all([
+      store.journal.commit([{ records: stream.many(3) }]),
+      ...Array.from({ length: 20 }, () => store.idempotency.claim(claim(0))),
+    ]);
+    expect(journal).toBeUndefined();
+    expect(claims.map((c) => c.kind)).toEqual(['claimed', ...Array.from({ length: 19 }, () => 'in_flight')]);
+    expect(await store.journal.head('str_1')).toMatchObject({ seq: 3 });
+    expect(() => openSqliteStore({ path, batchWritesMax: 0 })).toThrow(RangeError);
+  });
+
   it('close lets the batch in flight finish and refuses later writes', async () => {
     const store = open();
     const claimed = store.idempotency.claim(claim(0));

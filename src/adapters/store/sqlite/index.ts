@@ -7,18 +7,22 @@ import { SqliteKeyStore } from './keys.js';
 import { SqliteGatewayLedger } from './ledger.js';
 import { SqlitePaymentStore } from './payments.js';
 import { migrate } from './schema.js';
-import { SqliteWriteThread } from './write-thread.js';
+import { DEFAULT_BATCH_WRITES_MAX, SqliteWriteThread } from './write-thread.js';
 
 export interface SqliteStoreOptions {
   /** The database file; created with its schema if missing. */
   path: string;
   /** How long a write waits for another connection's lock before failing. Default 5000. */
   busyTimeoutMs?: number;
+  /** Writes in one group commit; 1 commits each write alone. Default 1024. */
+  batchWritesMax?: number;
 }
 
 /** Opens (creating or upgrading) a SQLite file as a Store. Several processes may open the same file. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const batchWritesMax = options.batchWritesMax ?? DEFAULT_BATCH_WRITES_MAX;
+  if (!Number.isSafeInteger(batchWritesMax) || batchWritesMax < 1) throw new RangeError('batchWritesMax must be a positive integer');
   const db = openDatabase(options.path, busyTimeoutMs);
   try {
     migrate(db);
@@ -27,7 +31,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     throw translateError(err);
   }
   // The write thread opens the file once the schema exists (its statements are prepared at start).
-  const conn = new SqliteConnection(db, new SqliteWriteThread({ path: options.path, busyTimeoutMs }));
+  const conn = new SqliteConnection(db, new SqliteWriteThread({ path: options.path, busyTimeoutMs }, batchWritesMax));
   try {
     // Statements are prepared in these constructors, so the schema must exist first.
     const payments = new SqlitePaymentStore(conn);
