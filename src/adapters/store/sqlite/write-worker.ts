@@ -4,6 +4,7 @@
  * event loop that serves requests.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { openDatabase } from './connection.js';
 import { SqliteWrites } from './write-ops.js';
 import { type FromWriteThread, type ToWriteThread, type WriteOutcome, type WriteThreadData, toWire } from './write-wire.js';
@@ -12,6 +13,10 @@ const port = parentPort;
 if (!port) throw new Error('write-worker runs as a worker thread');
 const { path, busyTimeoutMs } = workerData as WriteThreadData;
 const db = openDatabase(path, busyTimeoutMs);
+// This thread waits for the write lock itself (takeWriteLock): SQLite's own busy handler
+// sleeps 1, 2, 5, 10… ms between tries, which is most of a commit's time when two
+// processes share the file.
+db.pragma('busy_timeout = 0');
 const writes = new SqliteWrites(db);
 const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
@@ -25,7 +30,7 @@ const rollback = db.prepare('ROLLBACK');
 function commitBatch(ops: ToWriteThread & { kind: 'batch' }): FromWriteThread {
   const outcomes: WriteOutcome[] = [];
   try {
-    begin.run();
+    takeWriteLock();
     for (const op of ops.ops) {
       try {
         outcomes.push({ ok: true, value: writes.run(op) });
@@ -45,6 +50,32 @@ function commitBatch(ops: ToWriteThread & { kind: 'batch' }): FromWriteThread {
     }
     return { kind: 'failed', error: toWire(err) };
   }
+}
+
+/** Shortest and longest pause between tries for the write lock (ms). */
+const LOCK_RETRY_MIN_MS = 0.05;
+const LOCK_RETRY_MAX_MS = 2;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * BEGIN IMMEDIATE, retried while another connection holds the write lock, for up to the busy
+ * timeout: pauses start at 50 µs and double to 2 ms (Atomics.wait blocks only this thread).
+ */
+function takeWriteLock(): void {
+  const deadline = performance.now() + busyTimeoutMs;
+  for (let waitMs = LOCK_RETRY_MIN_MS; ; waitMs = Math.min(LOCK_RETRY_MAX_MS, waitMs * 2)) {
+    try {
+      begin.run();
+      return;
+    } catch (err) {
+      if (!isBusy(err) || performance.now() + waitMs > deadline) throw err;
+      Atomics.wait(pause, 0, 0, waitMs);
+    }
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  return err instanceof Database.SqliteError && (err.code === 'SQLITE_BUSY' || err.code.startsWith('SQLITE_BUSY_'));
 }
 
 port.on('message', (message: ToWriteThread) => {
