@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { reconcile } from '../../app/reconcile.js';
 import type { Config } from '../../config/config.js';
@@ -87,6 +88,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
  * on a signal, 1 when the server stopped on its own or its shutdown failed.
  */
 export async function serveUntilSignalled(config: Config): Promise<number> {
+  limitHeapGrowth();
   let signalled: NodeJS.Signals | null = null;
   let wake: () => void = () => undefined;
   // Listening before the server starts: a signal during start stops it once it has started,
@@ -118,4 +120,17 @@ export async function serveUntilSignalled(config: Config): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/**
+ * Under sustained load V8 grows the old generation to up to 4× what survives a full GC,
+ * which took the server's peak RSS past 200 MB while it held about 40 MB of live data.
+ * Growing by 50 % instead measured 20 MB less, at the same throughput (docs/performance.md).
+ * Read by V8 at each GC, so setting it once the process runs takes effect; a value given in
+ * NODE_OPTIONS or on the command line is left alone.
+ */
+function limitHeapGrowth(): void {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((arg) => arg.startsWith('--heap-growing-percent'))) return;
+  v8.setFlagsFromString('--heap-growing-percent=50');
 }

@@ -38,6 +38,9 @@ export interface CommitRows {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** 64 rows × 7 columns stays far below SQLite's limit on bound parameters (32,766). */
+const RECORDS_PER_INSERT = 64;
+
 interface IdempotencyRow {
   fingerprint: string;
   paymentId: string | null;
@@ -57,13 +60,14 @@ export class SqliteWrites {
   private readonly ledgerPut: Statement;
   private readonly streamState: Statement;
   private readonly head: Statement;
-  private readonly insertRecord: Statement;
+  /** Multi-row INSERT statements by row count, prepared when first needed. */
+  private readonly insertRecordStatements = new Map<number, Statement>();
   private readonly upsertPayment: Statement;
   private readonly insertCheckpointStmt: Statement;
 
   private readonly commitInSavepoint: (units: CommitRows[]) => void;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     // better-sqlite3 runs a transaction function called inside a transaction as a SAVEPOINT.
     this.commitInSavepoint = db.transaction((units: CommitRows[]) => this.commit(units));
     this.idemSelect = db.prepare(`
@@ -93,7 +97,6 @@ export class SqliteWrites {
         created_at = excluded.created_at, updated_at = excluded.updated_at`);
     this.streamState = db.prepare('SELECT state FROM streams WHERE id = ?').pluck();
     this.head = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
-    this.insertRecord = db.prepare('INSERT INTO journal (stream, seq, hash, resource, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.upsertPayment = db.prepare(`
       INSERT INTO payments (id, merchant_id, status, updated_at, body)
       VALUES (@id, @merchantId, @status, @updatedAt, @body)
@@ -140,6 +143,8 @@ export class SqliteWrites {
 
   private commit(units: CommitRows[]): void {
     const heads = new Map<string, StreamHead | null>();
+    // Checked one by one above, inserted together below: the rows of other tables do not depend on them.
+    const pending: RecordRow[] = [];
     for (const unit of units) {
       for (const record of unit.records) {
         if (!heads.has(record.stream)) {
@@ -151,7 +156,7 @@ export class SqliteWrites {
           heads.set(record.stream, (this.head.get(record.stream) as StreamHead | undefined) ?? null);
         }
         checkContinues(record, heads.get(record.stream) ?? null);
-        this.insert(record);
+        pending.push(record);
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
       }
       if (unit.payment) this.upsertPayment.run(unit.payment);
@@ -159,15 +164,34 @@ export class SqliteWrites {
       if (unit.idempotency) this.idemUpdate.run(unit.idempotency);
       if (unit.checkpoint) this.insertCheckpoint(unit.checkpoint);
     }
+    this.insertRecords(pending);
   }
 
-  private insert(record: RecordRow): void {
-    try {
-      this.insertRecord.run(record.stream, record.seq, record.hash, record.resource, record.type, record.ts, record.body);
-    } catch (err) {
-      if (isConstraintError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new StreamConflictError(`stream ${record.stream} already has seq ${record.seq}`);
-      throw err;
+  /** Multi-row INSERTs of up to RECORDS_PER_INSERT rows: one statement per row costs about twice as much. */
+  private insertRecords(records: RecordRow[]): void {
+    for (let from = 0; from < records.length; from += RECORDS_PER_INSERT) {
+      const chunk = records.slice(from, from + RECORDS_PER_INSERT);
+      const params: unknown[] = [];
+      for (const r of chunk) params.push(r.stream, r.seq, r.hash, r.resource, r.type, r.ts, r.body);
+      try {
+        this.insertRecordsStatement(chunk.length).run(params);
+      } catch (err) {
+        if (isConstraintError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+          const first = chunk[0] as RecordRow;
+          throw new StreamConflictError(`stream ${first.stream} already has one of seqs ${first.seq}–${first.seq + chunk.length - 1}`);
+        }
+        throw err;
+      }
     }
+  }
+
+  private insertRecordsStatement(rows: number): Statement {
+    let statement = this.insertRecordStatements.get(rows);
+    if (!statement) {
+      statement = this.db.prepare(`INSERT INTO journal (stream, seq, hash, resource, type, ts, body) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+      this.insertRecordStatements.set(rows, statement);
+    }
+    return statement;
   }
 
   private insertCheckpoint(checkpoint: StoredCheckpoint): void {
