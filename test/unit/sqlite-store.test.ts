@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/store/sqlite/connection.js';
+import type { Worker } from 'node:worker_threads';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
+import { SqliteWriteThread } from '../../src/adapters/store/sqlite/write-thread.js';
 import { SCHEMA_VERSION } from '../../src/adapters/store/sqlite/schema.js';
 import { type Store, StoreUnavailableError, StreamConflictError } from '../../src/ports/store.js';
 import { StreamBuilder, claim, openStatus, openStream, payment, streamInfo } from '../contract/fixtures.js';
@@ -227,6 +229,19 @@ describe('SQLite group commit on the write thread', () => {
     expect(claims.map((c) => c.kind)).toEqual(['claimed', ...Array.from({ length: 19 }, () => 'in_flight')]);
     expect(await store.journal.head('str_1')).toMatchObject({ seq: 3 });
     expect(() => openSqliteStore({ path, batchWritesMax: 0 })).toThrow(RangeError);
+  });
+
+  it('a write thread that dies fails what it held and everything after, and says why', async () => {
+    await open().close(); // creates the schema
+    const thread = new SqliteWriteThread({ path, busyTimeoutMs: 1_000 });
+    opened.push(thread);
+    expect(thread.failure).toBeNull();
+    expect(await thread.write({ kind: 'claim', claim: claim(0) })).toEqual({ kind: 'claimed' });
+    const held = thread.write({ kind: 'claim', claim: claim(0, { key: 'other' }) });
+    await (thread as unknown as { worker: Worker }).worker.terminate();
+    await expect(held).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(thread.write({ kind: 'release', merchantId: 'acme', key: 'key-1' })).rejects.toThrow(/write thread stopped/);
+    expect(thread.failure?.message).toMatch(/write thread stopped/);
   });
 
   it('close lets the batch in flight finish and refuses later writes', async () => {

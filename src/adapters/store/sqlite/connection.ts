@@ -54,6 +54,11 @@ export class SqliteConnection {
     }
   }
 
+  /** Why writes are refused (the write thread died, or the store is closed), or null. */
+  get writeFailure(): Error | null {
+    return this.closed ? new StoreUnavailableError('SQLite store is closed') : this.writes.failure;
+  }
+
   /** Joins the next group commit on the write thread; resolves once durable. */
   write(op: WriteOp): Promise<unknown> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));

@@ -45,7 +45,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       idempotency,
       keys: new SqliteKeyStore(conn),
       gatewayLedger: new SqliteGatewayLedger(conn),
+      // Ready only if both connections are: reads here, writes on the write thread.
       ping: () => conn.run(() => {
+        const failure = conn.writeFailure;
+        if (failure) throw failure;
         pingStmt.get();
       }),
       close: () => conn.close(),

@@ -46,7 +46,7 @@ export class SqliteWriteThread {
     this.worker.on('message', (message: FromWriteThread) => this.settle(message));
     this.worker.on('error', (err) => this.fail(new StoreUnavailableError('SQLite write thread failed', { cause: err })));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => {
-      this.fail(new StoreUnavailableError('SQLite store is closed'));
+      this.fail(new StoreUnavailableError(this.closing ? 'SQLite store is closed' : 'SQLite write thread stopped'));
       resolve();
     }));
   }
@@ -64,6 +64,14 @@ export class SqliteWriteThread {
         this.send();
       });
     });
+  }
+
+  /**
+   * Null while writes are accepted; otherwise why not. A thread that died (it is never
+   * restarted) makes the store unavailable, and readiness checks say so.
+   */
+  get failure(): Error | null {
+    return this.dead ?? (this.closing ? new StoreUnavailableError('SQLite store is closed') : null);
   }
 
   /** Commits what was already queued, refuses later writes, and stops the thread. */
