@@ -1,5 +1,6 @@
 import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createOnce } from './create-once.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/settings.js';
@@ -40,12 +41,9 @@ export function localKeyPath(dataDir: string): string {
 function localKey(dataDir: string): KeyObject {
   mkdirSync(dataDir, { recursive: true });
   const path = localKeyPath(dataDir);
-  try {
-    const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-    // 'wx' fails if another process created the key first; then everyone uses that one.
-    writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (!existsSync(path)) {
+    // If another process created the key first, everyone uses that one.
+    createOnce(path, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
   }
   return parse(readFileSync(path, 'utf8'), path);
 }
