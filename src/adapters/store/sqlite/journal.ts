@@ -17,8 +17,6 @@ export class SqliteJournalStore implements JournalStore {
   private readonly headStmt: Statement;
   private readonly readStreamStmt: Statement;
   private readonly byResourceStmt: Statement;
-  private readonly renewLeaseStmt: Statement;
-  private readonly closeStreamStmt: Statement;
   private readonly readHashesStmt: Statement;
   private readonly latestCheckpointsStmt: Statement;
   private readonly latestCheckpointStmt: Statement;
@@ -31,8 +29,6 @@ export class SqliteJournalStore implements JournalStore {
       SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
              closed_by AS closedBy, closed_at AS closedAt
       FROM streams ORDER BY started_at, id`);
-    this.renewLeaseStmt = db.prepare("UPDATE streams SET lease_expires_at = ? WHERE id = ? AND state = 'open'");
-    this.closeStreamStmt = db.prepare("UPDATE streams SET state = ?, closed_by = ?, closed_at = ? WHERE id = ? AND state = 'open'");
     this.readHashesStmt = db.prepare('SELECT hash FROM journal WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
     const checkpointColumns = 'stream, size, root, note, created_at AS createdAt';
     this.latestCheckpointsStmt = db.prepare(`
@@ -72,12 +68,13 @@ export class SqliteJournalStore implements JournalStore {
     return this.conn.run(() => this.listStreamsStmt.all() as StreamStatus[]);
   }
 
+  /** On the write thread: waiting there for another process's lock never stalls the event loop. */
   renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean> {
-    return this.conn.run(() => this.renewLeaseStmt.run(leaseExpiresAt, streamId).changes === 1);
+    return this.conn.write({ kind: 'stream.renew', streamId, leaseExpiresAt }) as Promise<boolean>;
   }
 
   closeStream(streamId: string, state: 'stopped' | 'sealed', by: string, at: string): Promise<boolean> {
-    return this.conn.run(() => this.closeStreamStmt.run(state, by, at, streamId).changes === 1);
+    return this.conn.write({ kind: 'stream.close', streamId, state, by, at }) as Promise<boolean>;
   }
 
   readHashes(streamId: string, fromSeq: number, limit: number): Promise<string[]> {

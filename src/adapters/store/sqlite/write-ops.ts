@@ -14,7 +14,10 @@ export type WriteOp =
   | { kind: 'claim'; claim: IdempotencyClaim }
   | { kind: 'release'; merchantId: string; key: string }
   | { kind: 'ledger.put'; entry: LedgerEntry }
-  | { kind: 'journal.commit'; units: CommitRows[] };
+  | { kind: 'journal.commit'; units: CommitRows[] }
+  /** Both answer whether the stream was still open (and so changed). */
+  | { kind: 'stream.renew'; streamId: string; leaseExpiresAt: string }
+  | { kind: 'stream.close'; streamId: string; state: 'stopped' | 'sealed'; by: string; at: string };
 
 export interface RecordRow {
   stream: string;
@@ -64,6 +67,8 @@ export class SqliteWrites {
   private readonly insertRecordStatements = new Map<number, Statement>();
   private readonly upsertPayment: Statement;
   private readonly insertCheckpointStmt: Statement;
+  private readonly renewLease: Statement;
+  private readonly closeStream: Statement;
 
   private readonly commitInSavepoint: (units: CommitRows[]) => void;
 
@@ -101,6 +106,8 @@ export class SqliteWrites {
       INSERT INTO payments (id, merchant_id, status, updated_at, body)
       VALUES (@id, @merchantId, @status, @updatedAt, @body)
       ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`);
+    this.renewLease = db.prepare("UPDATE streams SET lease_expires_at = ? WHERE id = ? AND state = 'open'");
+    this.closeStream = db.prepare("UPDATE streams SET state = ?, closed_by = ?, closed_at = ? WHERE id = ? AND state = 'open'");
     this.insertCheckpointStmt = db.prepare('INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (@stream, @size, @root, @note, @createdAt)');
   }
 
@@ -121,6 +128,10 @@ export class SqliteWrites {
       case 'journal.commit':
         this.commitInSavepoint(op.units);
         return undefined;
+      case 'stream.renew':
+        return this.renewLease.run(op.leaseExpiresAt, op.streamId).changes === 1;
+      case 'stream.close':
+        return this.closeStream.run(op.state, op.by, op.at, op.streamId).changes === 1;
     }
   }
 
