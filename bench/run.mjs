@@ -71,7 +71,7 @@ const limits = [
   '- **Verify (0.5×).** `JSON.parse` of every line, doing nothing else, is far below 0.5× of SHA-256 over the bytes (see the',
   '  floors under Verify); a verifier must also canonicalize and hash each record and the Merkle tree.',
   '',
-  'Profiles, the per-step costs behind these statements, and what was tried and not kept: [performance.md](performance.md).',
+  'Profiles, the per-step costs behind these statements, and the alternatives measured and rejected: [performance.md](performance.md).',
 ].join('\n');
 
 const text = [
