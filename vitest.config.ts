@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // One throwaway PostgreSQL cluster for the run; tests create their own databases in it.
-    globalSetup: ['test/support/postgres-global.ts'],
+    // One throwaway PostgreSQL cluster and one in-memory DynamoDB Local for the run; tests
+    // create their own databases and table prefixes in them.
+    globalSetup: ['test/support/postgres-global.ts', 'test/support/dynamodb-global.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: more workers only add contention to the fsync-heavy tests.

@@ -37,9 +37,14 @@ export const DYNAMODB_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
+  // Every journal commit is one TransactWriteItems of Put, Update and ConditionCheck items; the
+  // transaction itself needs no action of its own, each item needs its own.
+  'dynamodb:ConditionCheckItem',
   'dynamodb:Query',
   'dynamodb:Scan',
   'dynamodb:DescribeTable',
+  // `paylog doctor` and the start-up check read each table's TTL setting.
+  'dynamodb:DescribeTimeToLive',
 ] as const;
 
 export interface ApiThrottle {
@@ -152,7 +157,7 @@ export class PaylogStack extends Stack {
           indexName: index.name,
           partitionKey: attribute(index.partitionKey),
           ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-          projectionType: dynamodb.ProjectionType.ALL,
+          projectionType: index.projection === 'KEYS_ONLY' ? dynamodb.ProjectionType.KEYS_ONLY : dynamodb.ProjectionType.ALL,
         });
       }
       tables[key] = table;

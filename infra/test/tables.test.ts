@@ -56,11 +56,11 @@ describe('DynamoDB tables', () => {
       expect(actual.sort()).toEqual([...wanted.entries()].sort());
     });
 
-    it('has exactly the global secondary indexes TABLES defines, each projecting ALL', () => {
+    it('has exactly the global secondary indexes TABLES defines, each projecting what it says', () => {
       const wanted = definition.indexes.map((i) => ({
         IndexName: i.name,
         KeySchema: keySchema(i.partitionKey, i.sortKey),
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'projection' in i ? i.projection : 'ALL' },
       }));
       const actual = table().Properties.GlobalSecondaryIndexes ?? [];
       expect(actual).toEqual(wanted);

@@ -9,7 +9,7 @@ import { startServices } from '../../src/compose/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createTables } from '../../src/adapters/store/dynamodb/index.js';
 import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
-import { DYNALITE_ENV, type DynaliteServer, freshPrefix, startDynalite } from '../support/dynalite.js';
+import { DYNAMO_ENV, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
 import { FAST_GATEWAY_ENV, FUTURE_YEAR } from '../support/harness.js';
 import { PAYLOG_BIN } from '../support/process.js';
 
@@ -69,8 +69,7 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
   });
 }
 
-describe('the Lambda bundle against DynamoDB (dynalite)', () => {
-  let dynalite: DynaliteServer;
+describe('the Lambda bundle against DynamoDB (DynamoDB Local)', () => {
   let dir: string;
   let env: Record<string, string>;
   let secret: string;
@@ -80,14 +79,13 @@ describe('the Lambda bundle against DynamoDB (dynalite)', () => {
   const events: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    dynalite = await startDynalite();
     dir = mkdtempSync(join(tmpdir(), 'paylog-lambda-'));
-    const store = `dynamodb://${freshPrefix('lambda')}?endpoint=${dynalite.endpoint}&region=us-east-1`;
+    const store = `${dynamoUrl(freshPrefix('lambda'))}&region=us-east-1`;
     await createTables({ url: store });
     const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     vkey = verifierKeyOf(signerFromPrivateKey('paylog-aws', (await import('node:crypto')).createPrivateKey(pem)));
     env = {
-      ...FAST_GATEWAY_ENV, ...DYNALITE_ENV, PAYLOG_STORE: store, PAYLOG_JOURNAL: 'paylog-aws', PAYLOG_SIGNING_KEY: pem,
+      ...FAST_GATEWAY_ENV, ...DYNAMO_ENV, PAYLOG_STORE: store, PAYLOG_JOURNAL: 'paylog-aws', PAYLOG_SIGNING_KEY: pem,
       PAYLOG_FINGERPRINT_KEY: randomBytes(32).toString('base64'), PAYLOG_LAMBDA_MERCHANT: 'acme', PAYLOG_LOG_LEVEL: 'info', PAYLOG_DATA_DIR: dir,
     };
     const services = await startServices(loadConfig({}, env), { role: 'test' });
@@ -101,7 +99,6 @@ describe('the Lambda bundle against DynamoDB (dynalite)', () => {
     results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
   }, 120_000);
   afterAll(async () => {
-    await dynalite.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -182,7 +179,7 @@ describe('the Lambda bundle against DynamoDB (dynalite)', () => {
   });
 
   it('the same journal verifies in DynamoDB, with every stream sealed or stopped', async () => {
-    const verify = await run(process.execPath, [PAYLOG_BIN, 'verify', '--store', env.PAYLOG_STORE!, '--journal', 'paylog-aws', '--key', vkey, '--json'], DYNALITE_ENV);
+    const verify = await run(process.execPath, [PAYLOG_BIN, 'verify', '--store', env.PAYLOG_STORE!, '--journal', 'paylog-aws', '--key', vkey, '--json'], DYNAMO_ENV);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     const report = JSON.parse(verify.stdout) as { streams: { end: string }[] };
     expect(report.streams.every((s) => s.end === 'stopped')).toBe(true);

@@ -9,28 +9,25 @@ import {
 } from '../../src/adapters/store/dynamodb/index.js';
 import { type Store, StoreUnavailableError, StreamConflictError } from '../../src/ports/store.js';
 import { StreamBuilder, at, claim, openStream, payment } from '../contract/fixtures.js';
-import { DYNALITE_ENV, type DynaliteServer, freshPrefix, startDynalite } from '../support/dynalite.js';
+import { DYNAMO_ENV, dynamoEndpoint, freshPrefix } from '../support/dynamodb.js';
 import { PAYLOG_BIN, freePort } from '../support/process.js';
 
-let dynalite: DynaliteServer;
 let client: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
 const opened: Store[] = [];
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynalite.endpoint });
+  client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoEndpoint() });
   doc = DynamoDBDocumentClient.from(client);
 });
 
 afterAll(async () => {
   for (const store of opened) await store.close();
   client?.destroy();
-  await dynalite?.close();
 });
 
 function urlFor(prefix: string): string {
-  return `dynamodb://${prefix}?endpoint=${dynalite.endpoint}`;
+  return `dynamodb://${prefix}?endpoint=${dynamoEndpoint()}`;
 }
 
 /** Fresh tables and a store on them. */
@@ -97,7 +94,7 @@ describe('createTables', () => {
 
   it('refuses a table of that name whose keys differ from the definition', async () => {
     const prefix = freshPrefix('clash');
-    const other = `dynamodb://${prefix}?endpoint=${dynalite.endpoint}`;
+    const other = `dynamodb://${prefix}?endpoint=${dynamoEndpoint()}`;
     const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
     await client.send(new CreateTableCommand({
       TableName: tableName(prefix, 'streams'), BillingMode: 'PAY_PER_REQUEST',
@@ -201,7 +198,7 @@ describe('DynamoDB store', () => {
     });
   });
 
-  it('treats an expired idempotency item as absent although nothing deleted it (no TTL on dynalite)', async () => {
+  it('treats an expired idempotency item as absent although nothing deleted it (TTL deletes late)', async () => {
     const { store, prefix } = await freshStore();
     await store.idempotency.claim(claim(0));
     const ttlMs = Date.parse(claim(0).expiresAt) - Date.parse(claim(0).now);
@@ -244,9 +241,8 @@ describe('paylog migrate --store dynamodb://…', () => {
   it('creates the tables, says they exist, and is idempotent', async () => {
     const prefix = freshPrefix('cli');
     const url = urlFor(prefix);
-    // Asynchronous: dynalite runs in this process, so a synchronous spawn would block it.
     const run = () => promisify(execFile)(process.execPath, [PAYLOG_BIN, 'migrate', '--store', url], {
-      env: { ...process.env, ...DYNALITE_ENV, PAYLOG_LOG_LEVEL: 'silent' }, timeout: 30_000,
+      env: { ...process.env, ...DYNAMO_ENV, PAYLOG_LOG_LEVEL: 'silent' }, timeout: 30_000,
     });
     const first = await run();
     const names = (Object.keys(TABLES) as TableName[]).map((t) => tableName(prefix, t));

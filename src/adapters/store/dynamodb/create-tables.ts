@@ -46,7 +46,7 @@ export async function createTables(options: CreateTablesOptions): Promise<void> 
   }
 }
 
-/** The CreateTable request for a definition: on-demand billing, every index projecting all attributes. */
+/** The CreateTable request for a definition: on-demand billing, each index projecting what its definition says. */
 export function createTableInput(name: string, definition: TableDefinition): CreateTableCommandInput {
   const attributes = new Map<string, AttributeDefinition>();
   const add = (key: KeyAttribute | undefined): void => {
@@ -67,7 +67,7 @@ export function createTableInput(name: string, definition: TableDefinition): Cre
       GlobalSecondaryIndexes: definition.indexes.map((index) => ({
         IndexName: index.name,
         KeySchema: keySchema(index.partitionKey, index.sortKey),
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection ?? 'ALL' },
       })),
     }),
   };

@@ -15,6 +15,12 @@ export interface IndexDefinition {
   name: string;
   partitionKey: KeyAttribute;
   sortKey?: KeyAttribute;
+  /**
+   * Which attributes the index copies: ALL (the default), or KEYS_ONLY for an index whose
+   * table item changes often in attributes no query of the index needs (every change to a
+   * projected attribute is a write to the index too).
+   */
+  projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 export interface TableDefinition {
@@ -31,7 +37,10 @@ export const TABLES = {
   streams: {
     suffix: 'streams',
     partitionKey: { name: 'id', type: 'S' },
-    indexes: [],
+    // Sparse: only open streams carry `open`, so a writer starting up finds the streams whose
+    // lease has lapsed with one bounded query, however many streams ever existed. Keys only:
+    // every commit moves the stream's head, which the index need not follow.
+    indexes: [{ name: 'byOpenLease', partitionKey: { name: 'open', type: 'S' }, sortKey: { name: 'leaseExpiresAt', type: 'S' }, projection: 'KEYS_ONLY' }],
   },
   journal: {
     suffix: 'journal',
