@@ -1,5 +1,6 @@
 // `npm run bench [-- SCENARIO]`: runs the benchmark scenarios and writes docs/BENCHMARKS.md.
-// Scenarios: http-intake, replay, journal-append, verify, lambda (bundle size and cold module-load time).
+// Scenarios: http-intake, replay, journal-append, verify, postgres, lambda (bundle size and cold module-load
+// time), lambda-warm (warm invocations against DynamoDB Local beside a Powertools baseline).
 // Each scenario module exports `run()` returning its markdown section; replay uses http-intake's figure
 // when both run in the same invocation.
 import { cpus, totalmem } from 'node:os';
@@ -30,6 +31,7 @@ const scenarios = {
       'dependency are not loaded at all; the Secrets Manager client is imported only when a secret is configured.',
     ].join('\n');
   },
+  'lambda-warm': async () => (await import('./lambda-warm.mjs')).run(),
 };
 
 const wanted = process.argv.slice(2);
