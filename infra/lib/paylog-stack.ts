@@ -34,6 +34,8 @@ export const MIN_LOG_RETENTION_DAYS = 365;
 /** DynamoDB actions the function needs: the store's reads and conditional writes, and the start-up table check. */
 export const DYNAMODB_ACTIONS = [
   'dynamodb:GetItem',
+  // A starting writer reads the lapsed streams it found in byOpenLease in one request.
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',

@@ -145,7 +145,7 @@ describe("the function's role (least privilege)", () => {
 
   it('has the DynamoDB actions the store uses', () => {
     expect([...DYNAMODB_ACTIONS].sort()).toEqual([
-      'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive',
+      'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive',
       'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
     ]);
   });

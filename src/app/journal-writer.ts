@@ -8,7 +8,7 @@ import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdempotencyUpdate } from '../ports/idempotency-store.js';
 import type { AuditMirror } from '../ports/audit-mirror.js';
-import type { CommitUnit, JournalStore, StoredCheckpoint } from '../ports/journal-store.js';
+import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead } from '../ports/journal-store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -258,10 +258,12 @@ export class JournalWriter {
 
   private async commitNextBatch(): Promise<void> {
     const batch = this.takeBatch();
-    const before: TreeState = { ...this.tree, frontier: this.tree.frontier.clone() };
+    const before = this.snapshot();
+    /** The tree after each unit: where the stream stands if the store took the units up to it. */
+    const after: TreeState[] = [];
     const ts = rfc3339(this.clock.now());
     const sealed: AuditRecord[][] = [];
-    let units: CommitUnit[];
+    let units: CommitUnit[] = [];
     try {
       units = batch.map(({ unit }) => {
         const own = unit.records.map((draft) => this.seal(draft, ts));
@@ -275,28 +277,69 @@ export class JournalWriter {
         if (unit.payment) commit.payment = withAuditPointer(unit.payment, own);
         if (unit.idempotency) commit.idempotency = typeof unit.idempotency === 'function' ? unit.idempotency(own) : unit.idempotency;
         if (unit.checkpoint) commit.checkpoint = unit.checkpoint;
+        after.push(this.snapshot());
         return commit;
       });
       const cp = this.options.checkpoints;
       if (cp && this.tree.seq - this.tree.lastCheckpointSize >= cp.everyRecords) {
         const { record, checkpoint } = this.sealCheckpoint(ts);
         units.push({ records: [record], checkpoint });
+        after.push(this.snapshot());
       }
       if (this.tree.lastCheckpointSize > before.lastCheckpointSize) await this.checkAgainstStore(before);
       await this.store.commit(units);
     } catch (err) {
-      // Nothing of the batch is durable: rewind to the last durable head.
-      await this.rewind(before);
+      const landed = this.state === 'halted' ? 0 : await this.landedUnits(before, after);
+      if (landed > 0) this.tree = after[landed - 1] as TreeState;
+      else await this.rewind(before);
       const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
-      for (const pending of batch) pending.reject(failure);
+      this.settle(batch, sealed, units.slice(0, landed), failure);
       return;
     }
+    this.settle(batch, sealed, units, null);
+  }
+
+  /**
+   * After a failed commit, how many of the batch's units the store holds anyway, judged by
+   * the stream's stored head against this writer's own tree after each unit: a store that
+   * splits a batch into several transactions can fail after some of them, and an answer can
+   * be lost after the store committed. 0 when the head is where it was before the batch, or
+   * cannot be read, or is something this writer did not write (then rewind decides).
+   */
+  private async landedUnits(before: TreeState, after: TreeState[]): Promise<number> {
+    let head: StreamHead | null;
     try {
-      this.options.mirror?.publish(units.flatMap((u) => u.records));
+      head = await this.store.head(this.options.streamId);
     } catch {
-      // The records are durable in the store; a mirror failure must not turn that into an error.
+      return 0;
     }
-    batch.forEach((pending, i) => pending.resolve(sealed[i] as AuditRecord[]));
+    if (head === null || (head.seq === before.seq && head.hash === before.prev)) return 0;
+    // The first unit whose end is the head: units without records of this stream end where the one before did, and may not have landed.
+    const i = after.findIndex((state) => state.seq === head.seq && state.prev === head.hash);
+    return i + 1;
+  }
+
+  /**
+   * Resolves the waiters of the units that are durable, in order, after handing their records
+   * to the mirror; rejects the rest with `failure`. The automatic checkpoint unit at the end
+   * of a batch has no waiter.
+   */
+  private settle(batch: Pending[], sealed: AuditRecord[][], durable: CommitUnit[], failure: PaylogError | null): void {
+    if (durable.length > 0) {
+      try {
+        this.options.mirror?.publish(durable.flatMap((u) => u.records));
+      } catch {
+        // The records are durable in the store; a mirror failure must not turn that into an error.
+      }
+    }
+    batch.forEach((pending, i) => {
+      if (i < durable.length) pending.resolve(sealed[i] as AuditRecord[]);
+      else pending.reject(failure);
+    });
+  }
+
+  private snapshot(): TreeState {
+    return { ...this.tree, frontier: this.tree.frontier.clone() };
   }
 
   private seal(draft: RecordDraft, ts: string): AuditRecord {

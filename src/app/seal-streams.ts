@@ -5,12 +5,20 @@ import { rfc3339 } from '../core/time.js';
 import type { AppContext, Caller } from './context.js';
 import { READ_PAGE_RECORDS } from './journal-source.js';
 import { draft } from './records.js';
+import { isLapsed } from '../core/stream-lease.js';
 
 export interface SealedStream {
   stream: string;
   size: number;
   root: string;
 }
+
+/**
+ * Streams sealed by one call at most. Each seal reads the whole stream it seals, and a start
+ * (a Lambda cold start above all) waits for them; streams left over are sealed by the next
+ * writer to start.
+ */
+export const SEAL_STREAMS_PER_START = 8;
 
 /**
  * Seals the streams of writers that died without journal.stopped: once a stream's lease
@@ -22,8 +30,9 @@ export async function sealAbandonedStreams(ctx: AppContext, caller: Caller, sign
   const now = rfc3339(ctx.clock.now());
   const own = ctx.writer.streamId;
   const sealed: SealedStream[] = [];
-  for (const stream of await ctx.store.journal.listStreams()) {
-    if (stream.state !== 'open' || stream.id === own || stream.leaseExpiresAt > now) continue;
+  // One more than the bound: this writer's own stream may be among them.
+  for (const stream of await ctx.store.journal.listLapsedStreams(now, SEAL_STREAMS_PER_START + 1)) {
+    if (stream.id === own || !isLapsed(stream, now) || sealed.length === SEAL_STREAMS_PER_START) continue;
     // Close first, then read: once closed the stream takes no more commits, so the seal covers
     // everything it will ever hold. Exactly one of several writers starting at once wins it.
     if (!(await ctx.store.journal.closeStream(stream.id, 'sealed', own, now))) continue;

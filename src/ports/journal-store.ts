@@ -60,6 +60,11 @@ export interface JournalStore {
   head(streamId: string): Promise<StreamHead | null>;
   /** Streams in start order. */
   listStreams(): Promise<StreamStatus[]>;
+  /**
+   * Open streams whose lease had lapsed at `now` (their writers presumed crashed), the longest
+   * lapsed first, at most `limit`: what a starting writer seals, without reading every stream.
+   */
+  listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]>;
   /** Extends an open stream's lease; false when the stream is no longer open (e.g. sealed by another writer). */
   renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean>;
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredCheckpoint } from '../../src/ports/journal-store.js';
 import { StreamConflictError } from '../../src/ports/store.js';
-import { type StoreFactory, at, openStream, withStore } from './fixtures.js';
+import { type StoreFactory, at, openStatus, openStream, streamInfo, withStore } from './fixtures.js';
 
 function checkpoint(stream: string, size: number): StoredCheckpoint {
   return { stream, size, root: 'ab'.repeat(32), note: `paylog-test/${stream}\n${size}\nq83vq83vq83vq83vq83vq83vq83vq83vq83vq83vq80=\n\n\u2014 k AAAA\n`, createdAt: at(size) };
@@ -34,6 +34,24 @@ export function streamsContract(factory: StoreFactory): void {
       expect(await store.journal.closeStream('str_1', 'sealed', 'str_other', at(3))).toBe(true);
       await expect(store.journal.commit([{ records: stream.many(1) }])).rejects.toBeInstanceOf(StreamConflictError);
       expect(await store.journal.head('str_1')).toMatchObject({ seq: 2 });
+    }));
+
+    it('lists the open streams whose lease lapsed, longest lapsed first, up to a limit', withStore(factory, async (store) => {
+      // Leases (streamInfo: start + 60 s): a 60 s, b 70 s, c 80 s, d 90 s, e 100 s.
+      for (const [id, startMs] of [['str_c', 20_000], ['str_a', 0], ['str_e', 40_000], ['str_b', 10_000], ['str_d', 30_000]] as const) {
+        await openStream(store, id, startMs);
+      }
+      expect(await store.journal.closeStream('str_b', 'stopped', 'str_b', at(1))).toBe(true);
+      expect(await store.journal.renewLease('str_a', at(95_000))).toBe(true);
+      const ids = async (nowMs: number, limit: number): Promise<string[]> =>
+        (await store.journal.listLapsedStreams(at(nowMs), limit)).map((s) => s.id);
+      expect(await ids(59_999, 10)).toEqual([]);
+      expect(await ids(80_000, 10)).toEqual(['str_c']); // a lease ending exactly now has lapsed
+      expect(await ids(100_000, 10)).toEqual(['str_c', 'str_d', 'str_a', 'str_e']);
+      expect(await ids(100_000, 2)).toEqual(['str_c', 'str_d']);
+      expect(await ids(100_000, 0)).toEqual([]);
+      const [lapsed] = await store.journal.listLapsedStreams(at(100_000), 1);
+      expect(lapsed).toEqual({ ...openStatus(streamInfo('str_c', 20_000)) });
     }));
 
     it('reads leaf hashes in seq order, paged', withStore(factory, async (store) => {

@@ -79,7 +79,7 @@ describe('createTables', () => {
         [...definition.indexes].map((index) => ({
           name: index.name,
           key: keyOf(index.partitionKey, index.sortKey),
-          projection: 'ALL',
+          projection: index.projection ?? 'ALL',
           status: 'ACTIVE',
         })).sort((a, b) => a.name.localeCompare(b.name)),
       );

@@ -33,7 +33,8 @@ interface CommitLog {
  */
 class CountingJournalStore {
   readonly commits: CommitLog[] = [];
-  failing: 'no' | 'before' | 'after' = 'no';
+  /** A number N: the store takes the batch's first N units, then fails (a batch split into several transactions). */
+  failing: 'no' | 'before' | 'after' | number = 'no';
   readonly journal: JournalStore;
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
@@ -70,6 +71,10 @@ class CountingJournalStore {
     const seqs = units.flatMap((u) => u.records.map((r) => r.seq));
     this.commits.push({ records: seqs.length, seqs, failed: failing !== 'no' });
     if (failing === 'before') throw new StoreUnavailableError('disk on fire');
+    if (typeof failing === 'number') {
+      await this.inner.commit(units.slice(0, failing));
+      throw new StoreUnavailableError('the second transaction failed');
+    }
     await this.inner.commit(units);
     if (failing === 'after') throw new StoreUnavailableError('connection lost after COMMIT');
   }
@@ -210,9 +215,9 @@ describe('group commit', () => {
 });
 
 describe('a failed commit', () => {
-  it.each(['before', 'after'] as const)('rejects every waiter of the batch with a 5xx PaylogError (store fails %s applying), and the chain continues without a gap', async (mode) => {
+  it('rejects every waiter of the batch with a 5xx PaylogError when the store applied nothing, and the chain continues without a gap', async () => {
     const { store, journal, writer } = await started();
-    journal.failing = mode;
+    journal.failing = 'before';
     const settled = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) => writer.append({ records: [rec('payment.received', txnId(i))] })),
     );
@@ -228,12 +233,52 @@ describe('a failed commit', () => {
 
     const [next] = await writer.append({ records: [rec('payment.received', 'txn_after')] });
     const records = await verifyStored(store);
-    const before = records[records.length - 2] as AuditRecord;
-    expect(next).toEqual(records[records.length - 1]);
-    expect(next?.seq).toBe(before.seq + 1);
-    expect(next?.prev).toBe(before.hash);
-    // "before": nothing of the failed batch exists; "after": it was durable all along.
-    expect(records).toHaveLength(mode === 'before' ? 2 : 22);
+    expect(records).toHaveLength(2);
+    expect(next).toEqual(records[1]);
+    expect(next?.prev).toBe(records[0]?.hash);
+  });
+
+  it('resolves the waiters when the store applied the batch but its answer was lost: the stored head is the writer\'s own', async () => {
+    const { store, journal, writer } = await started();
+    journal.failing = 'after';
+    const settled = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => writer.append({ records: [rec('payment.received', txnId(i))] })),
+    );
+    journal.failing = 'no';
+    expect(journal.commits.filter((c) => c.failed).length).toBeGreaterThanOrEqual(1);
+    expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
+
+    const [next] = await writer.append({ records: [rec('payment.received', 'txn_after')] });
+    const records = await verifyStored(store);
+    expect(records).toHaveLength(22);
+    // Each waiter got exactly the record that is stored at its seq.
+    for (const s of settled) {
+      const [record] = (s as PromiseFulfilledResult<AuditRecord[]>).value;
+      expect(records[(record?.seq ?? 0) - 1]).toEqual(record);
+    }
+    expect(next).toEqual(records[21]);
+    expect(next?.prev).toBe(records[20]?.hash);
+  });
+
+  it('resolves exactly the units a store took before failing part-way through a batch, and continues after them', async () => {
+    const { store, journal, writer } = await started();
+    journal.hold();
+    journal.failing = 4;
+    const appends = Array.from({ length: 10 }, (_, i) => writer.append({ records: [rec('payment.received', txnId(i)), rec('payment.attempted', txnId(i))] }));
+    await turns(); // one batch of ten units, held at the store
+    journal.release();
+    const settled = await Promise.allSettled(appends);
+    journal.failing = 'no';
+    expect(journal.commits.at(-1)).toMatchObject({ records: 20, failed: true });
+    expect(settled.map((s) => s.status)).toEqual([...Array(4).fill('fulfilled'), ...Array(6).fill('rejected')]);
+    for (const s of settled.slice(4)) expect((s as PromiseRejectedResult).reason).toMatchObject({ code: 'store_unavailable', status: 503 });
+
+    const [next] = await writer.append({ records: [rec('payment.received', 'txn_after')] });
+    const records = await verifyStored(store);
+    // journal.started, four units of two records, then the next append right after them.
+    expect(records.map((r) => r.resource)).toEqual([STREAM, ...[0, 1, 2, 3].flatMap((i) => [txnId(i), txnId(i)]), 'txn_after']);
+    settled.slice(0, 4).forEach((s, i) => expect((s as PromiseFulfilledResult<AuditRecord[]>).value).toEqual(records.slice(1 + 2 * i, 3 + 2 * i)));
+    expect(next?.seq).toBe(10);
   });
 
   it('also recovers when the failure happens while other appends are already queued behind the batch', async () => {

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '../../../ports/store.js';
 import { isConditionFailed, translateError } from './errors.js';
+import { retryTransientCancellations } from './retry.js';
 import { type TableName, tableName } from './tables.js';
 import type { DynamoLocation } from './url.js';
 
@@ -24,9 +25,12 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 export type Item = Record<string, unknown>;
 
+/** Items one Query or Scan request asks for at most. */
+export const PAGE_ITEMS_MAX = 1_000;
+
 /** Builds the low-level client; createTables uses it bare, the store wraps it in a document client. */
 export function createClient(location: DynamoLocation, options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient({
+  const client = new DynamoDBClient({
     region: location.region,
     ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint }),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
@@ -35,6 +39,14 @@ export function createClient(location: DynamoLocation, options: ClientOptions = 
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     },
   });
+  retryTransientCancellations(client);
+  return client;
+}
+
+/** A read that would have to answer part of what it was asked for: refused, never truncated silently. */
+function overBound(items: Item[], bound: number, what: string): Item[] {
+  if (items.length > bound) throw new StoreUnavailableError(`DynamoDB store: more than ${bound} ${what}, the most one read returns`);
+  return items;
 }
 
 /**
@@ -79,16 +91,20 @@ export class DynamoConnection {
     if (this.closed) throw new StoreUnavailableError('DynamoDB store is closed');
   }
 
-  /** Every item of a query, following LastEvaluatedKey, stopping once `max` items are in. */
-  async queryAll(input: QueryCommandInput, max = Number.POSITIVE_INFINITY): Promise<Item[]> {
+  /**
+   * Up to `max` items of a query, following LastEvaluatedKey. Every page asks for at most
+   * PAGE_ITEMS_MAX items, so no request reads an unbounded amount.
+   */
+  async queryAll(input: QueryCommandInput, max: number): Promise<Item[]> {
+    this.assertOpen();
     const items: Item[] = [];
+    if (max <= 0) return items;
     let start: QueryCommandInput['ExclusiveStartKey'];
     do {
-      const remaining = max - items.length;
       const page: QueryCommandOutput = await this.run((doc) => doc.send(new QueryCommand({
         ...input,
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
+        Limit: Math.min(max - items.length, PAGE_ITEMS_MAX),
       })));
       items.push(...((page.Items ?? []) as Item[]));
       start = page.LastEvaluatedKey;
@@ -96,19 +112,38 @@ export class DynamoConnection {
     return items;
   }
 
-  /** Every item of a scan (a scan page's Limit counts items read, not matched, so none is set). */
-  async scanAll(input: ScanCommandInput, max = Number.POSITIVE_INFINITY): Promise<Item[]> {
+  /** Every item of a query, failing rather than answering part of them when there are more than `bound`. */
+  async queryEvery(input: QueryCommandInput, bound: number, what: string): Promise<Item[]> {
+    return overBound(await this.queryAll(input, bound + 1), bound, what);
+  }
+
+  /**
+   * Up to `max` matching items of a scan. A page's Limit counts the items it reads, not those
+   * a filter keeps, so the scan also stops after reading `readMax` items.
+   */
+  async scanAll(input: ScanCommandInput, max: number, readMax = max): Promise<Item[]> {
+    this.assertOpen();
     const items: Item[] = [];
+    if (max <= 0 || readMax <= 0) return items;
+    let read = 0;
     let start: ScanCommandInput['ExclusiveStartKey'];
     do {
+      const limit = Math.min(readMax - read, PAGE_ITEMS_MAX);
       const page: ScanCommandOutput = await this.run((doc) => doc.send(new ScanCommand({
         ...input,
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        Limit: limit,
       })));
       items.push(...((page.Items ?? []) as Item[]));
+      read += page.ScannedCount ?? limit;
       start = page.LastEvaluatedKey;
-    } while (start !== undefined && items.length < max);
+    } while (start !== undefined && items.length < max && read < readMax);
     return items.slice(0, max);
+  }
+
+  /** Every item of a scan, failing rather than answering part of them when there are more than `bound`. */
+  async scanEvery(input: ScanCommandInput, bound: number, what: string): Promise<Item[]> {
+    return overBound(await this.scanAll(input, bound + 1), bound, what);
   }
 
   close(): void {

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, StoredResponse,
 } from '../../../ports/idempotency-store.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
-import { isConditionFailed } from './errors.js';
+import type { UpdateItem } from './commit-plan.js';
+import { isConditionFailed, oldItemOf } from './errors.js';
 
 /**
  * Rounds of put-or-read-or-take-over one claim may go through when other claimants keep
@@ -12,6 +14,10 @@ import { isConditionFailed } from './errors.js';
 const CLAIM_ROUNDS_MAX = 4;
 /** Expired keys deleted at once by purgeExpired. */
 const PURGE_DELETES_PARALLEL_MAX = 25;
+/** Items purgeExpired reads at most per expired key it may delete: TTL, not this scan, does the bulk of the work. */
+const PURGE_READS_PER_DELETE = 20;
+/** Random bytes of a claim token. */
+const CLAIM_TOKEN_BYTES = 16;
 
 /** Merchant IDs and keys are printable ASCII, so a JSON pair is an unambiguous composite key. */
 export function idempotencyPk(merchantId: string, key: string): string {
@@ -20,11 +26,17 @@ export function idempotencyPk(merchantId: string, key: string): string {
 
 /**
  * Idempotency keys, one item per (merchant, key). Races are settled by conditional writes,
- * never by reading first: of any number of claimants exactly one sees its condition hold.
+ * never by reading first: of any number of claimants exactly one sees its condition hold, and
+ * a losing write hands back the item that beat it (ReturnValuesOnConditionCheckFailure), so
+ * losing costs no extra read.
+ *
+ * Every claim carries a random `claimToken`. The SDK retries a write whose answer was lost
+ * (a dropped connection, a timeout); if the first attempt had landed, the retry fails its
+ * condition against our own item, and the token tells that this claimant won after all.
  *
  * Items carry `expiresAtEpoch` (epoch seconds, rounded up so TTL never deletes early) for
- * DynamoDB TTL. TTL deletes late (up to days) and dynalite has none, so an item past
- * `expiresAt` is treated as absent by every read here, and purgeExpired deletes the rest.
+ * DynamoDB TTL. TTL deletes late (up to days), so an item past `expiresAt` is treated as
+ * absent by every read here, and purgeExpired deletes the rest.
  */
 export class DynamoIdempotencyStore implements IdempotencyStore {
   private readonly table: string;
@@ -35,12 +47,15 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
 
   async claim(claim: IdempotencyClaim): Promise<ClaimResult> {
     const pk = idempotencyPk(claim.merchantId, claim.key);
+    const token = randomBytes(CLAIM_TOKEN_BYTES).toString('hex');
     for (let round = 0; round < CLAIM_ROUNDS_MAX; round++) {
-      if (await this.claimFresh(pk, claim)) return { kind: 'claimed' };
-      // Someone holds an unexpired item. Read what (strongly: it may have been written just now).
-      const { Item: row } = await this.conn.run((doc) => doc.send(new GetCommand({ TableName: this.table, Key: { pk }, ConsistentRead: true })));
-      // Released, purged or expired since our put: try the put again.
-      if (!row || (row.expiresAt as string) <= claim.now) continue;
+      const fresh = await this.claimFresh(pk, claim, token);
+      if (fresh === 'won') return { kind: 'claimed' };
+      // Someone holds an unexpired item; `fresh` is that item as the condition saw it, or
+      // (from an endpoint that does not hand it back) as a strongly consistent read sees it now.
+      const row = fresh ?? (await this.read(pk));
+      if (row === null || (row.expiresAt as string) <= claim.now) continue; // released or expired since
+      if (row.claimToken === token) return { kind: 'claimed' };
       if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
       const paymentId = (row.paymentId as string | undefined) ?? null;
       if (typeof row.response === 'string') {
@@ -48,8 +63,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       }
       if ((row.leaseExpiresAt as string) > claim.now) return { kind: 'in_flight' };
       // The holder's lease ran out: it crashed. Take the key over, keeping what it created —
-      // conditional on the lease we saw, so of several claimants taking over exactly one wins.
-      if (await this.takeOver(pk, row.leaseExpiresAt as string, claim.leaseExpiresAt)) {
+      // conditional on the claim we saw, so of several claimants taking over exactly one wins.
+      if (await this.takeOver(pk, row.claimToken as string | undefined, row.leaseExpiresAt as string, claim.leaseExpiresAt, token)) {
         return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
       }
     }
@@ -71,9 +86,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * A scan: on AWS, TTL does this work and this runs rarely (`paylog` calls it periodically);
-   * on dynalite it is all there is. Each delete re-checks the expiry, so a key claimed afresh
-   * between the scan and the delete survives.
+   * A bounded scan: on AWS, TTL does this work, and this is for endpoints without TTL. Each
+   * delete re-checks the expiry, so a key claimed afresh between the scan and the delete survives.
    */
   async purgeExpired(now: string, limit: number): Promise<number> {
     if (limit <= 0) {
@@ -87,7 +101,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       ExpressionAttributeNames: attributeNames('expiresAt', 'pk'),
       ExpressionAttributeValues: { ':now': now },
       ConsistentRead: true,
-    }, limit);
+    }, limit, limit * PURGE_READS_PER_DELETE);
     let purged = 0;
     for (let i = 0; i < expired.length; i += PURGE_DELETES_PARALLEL_MAX) {
       const deleted = await Promise.all(expired.slice(i, i + PURGE_DELETES_PARALLEL_MAX).map((item) => this.deleteIfExpired(item.pk as string, now)));
@@ -96,69 +110,57 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     return purged;
   }
 
-  /** Part of a journal commit. A key that is gone (purged) has nothing left to update. */
-  async apply(update: IdempotencyUpdate): Promise<void> {
-    const sets: string[] = [];
-    const values: Item = {};
-    if (update.paymentId !== undefined) {
-      sets.push('#paymentId = :paymentId');
-      values[':paymentId'] = update.paymentId;
-    }
-    if (update.response !== undefined) {
-      sets.push('#response = :response');
-      // As JSON text: replayed exactly as stored, whatever the body holds.
-      values[':response'] = JSON.stringify(update.response);
-    }
-    if (sets.length === 0) return;
-    try {
-      await this.conn.run((doc) => doc.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: idempotencyPk(update.merchantId, update.key) },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: attributeNames('pk', ...(update.paymentId !== undefined ? ['paymentId'] : []), ...(update.response !== undefined ? ['response'] : [])),
-        ExpressionAttributeValues: values,
-      })));
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
-  }
-
-  /** A new item, replacing whatever was there only if it expired (what an expired key held is forgotten). */
-  private async claimFresh(pk: string, claim: IdempotencyClaim): Promise<boolean> {
+  /**
+   * A new item, replacing whatever was there only if it expired (what an expired key held is
+   * forgotten). 'won', or the unexpired item that holds the key.
+   */
+  private async claimFresh(pk: string, claim: IdempotencyClaim, token: string): Promise<'won' | Item | null> {
     try {
       await this.conn.run((doc) => doc.send(new PutCommand({
         TableName: this.table,
         Item: {
-          pk, merchantId: claim.merchantId, key: claim.key, fingerprint: claim.fingerprint,
+          pk, merchantId: claim.merchantId, key: claim.key, fingerprint: claim.fingerprint, claimToken: token,
           leaseExpiresAt: claim.leaseExpiresAt, expiresAt: claim.expiresAt,
           expiresAtEpoch: Math.ceil(Date.parse(claim.expiresAt) / 1000), createdAt: claim.now,
         },
         ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
         ExpressionAttributeNames: attributeNames('pk', 'expiresAt'),
         ExpressionAttributeValues: { ':now': claim.now },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       })));
-      return true;
+      return 'won';
     } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      const row = oldItemOf(err);
+      // Our own earlier attempt, whose answer was lost: the key is ours.
+      return row !== null && row.claimToken === token ? 'won' : row;
     }
   }
 
-  private async takeOver(pk: string, seenLease: string, newLease: string): Promise<boolean> {
+  private async read(pk: string): Promise<Item | null> {
+    const { Item: item } = await this.conn.run((doc) => doc.send(new GetCommand({ TableName: this.table, Key: { pk }, ConsistentRead: true })));
+    return item ?? null;
+  }
+
+  /** Takes over a crashed claim, conditional on the claim seen (its token, or its lease for items without one). */
+  private async takeOver(pk: string, seenToken: string | undefined, seenLease: string, newLease: string, token: string): Promise<boolean> {
+    const seen = seenToken === undefined
+      ? { condition: 'attribute_not_exists(#claimToken) AND #leaseExpiresAt = :seen', value: seenLease }
+      : { condition: '#claimToken = :seen', value: seenToken };
     try {
       await this.conn.run((doc) => doc.send(new UpdateCommand({
         TableName: this.table,
         Key: { pk },
-        UpdateExpression: 'SET #leaseExpiresAt = :new',
-        ConditionExpression: '#leaseExpiresAt = :seen AND attribute_not_exists(#response)',
-        ExpressionAttributeNames: attributeNames('leaseExpiresAt', 'response'),
-        ExpressionAttributeValues: { ':new': newLease, ':seen': seenLease },
+        UpdateExpression: 'SET #leaseExpiresAt = :new, #claimToken = :token',
+        ConditionExpression: `${seen.condition} AND attribute_not_exists(#response)`,
+        ExpressionAttributeNames: attributeNames('leaseExpiresAt', 'response', 'claimToken'),
+        ExpressionAttributeValues: { ':new': newLease, ':seen': seen.value, ':token': token },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       })));
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      return oldItemOf(err)?.claimToken === token;
     }
   }
 
@@ -177,4 +179,35 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       throw err;
     }
   }
+}
+
+/**
+ * A claimed key's change, as an item of a journal commit's transaction (no condition: it must
+ * not cancel the records). Should the key have been purged since its claim, the update would
+ * create an item; it is then created already expired, so every read treats it as absent,
+ * exactly as an UPDATE of a missing row changes nothing in the SQL stores.
+ */
+export function idempotencyUpdateItem(table: string, update: IdempotencyUpdate, now: string): UpdateItem | null {
+  const sets: string[] = [];
+  const names = ['expiresAt', 'expiresAtEpoch'];
+  const values: Item = { ':expired': now, ':expiredEpoch': Math.floor(Date.parse(now) / 1000) };
+  if (update.paymentId !== undefined) {
+    sets.push('#paymentId = :paymentId');
+    names.push('paymentId');
+    values[':paymentId'] = update.paymentId;
+  }
+  if (update.response !== undefined) {
+    sets.push('#response = :response');
+    names.push('response');
+    // As JSON text: replayed exactly as stored, whatever the body holds.
+    values[':response'] = JSON.stringify(update.response);
+  }
+  if (sets.length === 0) return null;
+  return {
+    TableName: table,
+    Key: { pk: idempotencyPk(update.merchantId, update.key) },
+    UpdateExpression: `SET ${sets.join(', ')}, #expiresAt = if_not_exists(#expiresAt, :expired), #expiresAtEpoch = if_not_exists(#expiresAtEpoch, :expiredEpoch)`,
+    ExpressionAttributeNames: attributeNames(...names),
+    ExpressionAttributeValues: values,
+  };
 }

@@ -14,14 +14,14 @@ export { TABLES, type TableDefinition, type TableName, tableName } from './table
 export type { ClientOptions } from './connection.js';
 
 export interface DynamoStoreOptions extends ClientOptions {
-  /** `dynamodb://TABLE_PREFIX?region=…&endpoint=…` (endpoint for dynalite / DynamoDB Local). */
+  /** `dynamodb://TABLE_PREFIX?region=…&endpoint=…` (endpoint for DynamoDB Local or another emulator). */
   url: string;
 }
 
 /**
  * A Store on the DynamoDB tables of TABLES (created by `paylog migrate` or the CDK stack).
  * Opening makes no request, so a Lambda cold start pays for none; ping() reaches the tables.
- * Without transactions, a commit is records first and then the read model: see journal.ts.
+ * Every journal commit is one transaction of records, read model and stream head: see journal.ts.
  */
 export async function openDynamoStore(options: DynamoStoreOptions): Promise<Store> {
   const location = parseDynamoUrl(options.url);
@@ -31,7 +31,7 @@ export async function openDynamoStore(options: DynamoStoreOptions): Promise<Stor
   const streamsTable = conn.table('streams');
   return {
     kind: 'dynamodb',
-    journal: new DynamoJournalStore(conn, payments, idempotency),
+    journal: new DynamoJournalStore(conn),
     payments,
     idempotency,
     keys: new DynamoKeyStore(conn),

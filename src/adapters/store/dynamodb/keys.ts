@@ -1,9 +1,11 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKey, KeyStore } from '../../../ports/key-store.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
-import { isConditionFailed } from './errors.js';
+import { isConditionFailed, oldItemOf } from './errors.js';
 
 const DUPLICATE = 'an API key with this id or secret hash already exists';
+/** API keys one listing returns at most. */
+export const KEYS_LISTED_MAX = 10_000;
 
 /** API keys; null fields are left out of the item, so `if_not_exists(revokedAt)` sees an unrevoked key as such. */
 export class DynamoKeyStore implements KeyStore {
@@ -23,10 +25,12 @@ export class DynamoKeyStore implements KeyStore {
       await this.conn.run((doc) => doc.send(new PutCommand({
         TableName: this.table, Item: item,
         ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: attributeNames('id'),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       })));
     } catch (err) {
-      if (isConditionFailed(err)) throw new Error(DUPLICATE);
-      throw err;
+      // A retry of our own create whose answer was lost finds our own item: not a duplicate.
+      if (isConditionFailed(err) && oldItemOf(err)?.secretHash !== key.secretHash) throw new Error(DUPLICATE);
+      if (!isConditionFailed(err)) throw err;
     }
   }
 
@@ -55,7 +59,7 @@ export class DynamoKeyStore implements KeyStore {
 
   /** A scan: operators hold a handful of keys. */
   async list(): Promise<ApiKey[]> {
-    const items = await this.conn.scanAll({ TableName: this.table, ConsistentRead: true });
+    const items = await this.conn.scanEvery({ TableName: this.table, ConsistentRead: true }, KEYS_LISTED_MAX, 'API keys');
     return items.map(toApiKey).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 

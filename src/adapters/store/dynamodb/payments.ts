@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Payment } from '../../../core/payment.js';
 import type { ListQuery, PaymentPage, PaymentStore } from '../../../ports/payment-store.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
@@ -76,15 +76,14 @@ export class DynamoPaymentStore implements PaymentStore {
       .map((item) => JSON.parse(item.body as string) as Payment)
       .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+}
 
-  /** Part of a journal commit: the whole item is replaced, so every index key follows the new status. */
-  async upsert(payment: Payment): Promise<void> {
-    const item: Item = {
-      id: payment.id, merchantId: payment.merchantId, status: payment.status, updatedAt: payment.updatedAt,
-      merchantStatus: merchantStatus(payment.merchantId, payment.status), body: JSON.stringify(payment),
-    };
-    await this.conn.run((doc) => doc.send(new PutCommand({ TableName: this.table, Item: item })));
-  }
+/** A payment's item, written whole by a journal commit, so every index key follows the new status. */
+export function paymentItem(payment: Payment): Item {
+  return {
+    id: payment.id, merchantId: payment.merchantId, status: payment.status, updatedAt: payment.updatedAt,
+    merchantStatus: merchantStatus(payment.merchantId, payment.status), body: JSON.stringify(payment),
+  };
 }
 
 /** The byMerchantStatus key. Statuses never contain '#', so the last '#' splits it unambiguously. */

@@ -5,7 +5,7 @@ export interface DynamoLocation {
   /** Every table is `${prefix}-${suffix}` (tables.ts). */
   prefix: string;
   region: string;
-  /** A non-AWS endpoint (dynalite, DynamoDB Local); absent for AWS itself. */
+  /** A non-AWS endpoint (DynamoDB Local); absent for AWS itself. */
   endpoint?: string;
 }
 

@@ -3,7 +3,9 @@ import type {
   CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
-import { checkContinues } from '../continuity.js';
+import { checkContinues } from '../shared/continuity.js';
+import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
+import { checkTakesRecords } from '../shared/stream-rules.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
 import { type MemoryState, copy } from './state.js';
 
@@ -24,9 +26,8 @@ export class MemoryJournalStore implements JournalStore {
     for (const unit of units) {
       for (const record of unit.records) {
         if (!heads.has(record.stream)) {
+          checkTakesRecords(record.stream, this.state.streams.get(record.stream)?.state);
           heads.set(record.stream, this.storedHead(record.stream));
-          const state = this.state.streams.get(record.stream)?.state;
-          if (state !== 'open') throw new StreamConflictError(`stream ${record.stream} is ${state}`);
         }
         checkContinues(record, heads.get(record.stream) ?? null);
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
@@ -97,6 +98,11 @@ export class MemoryJournalStore implements JournalStore {
     return [...this.state.streams.values()]
       .sort((a, b) => compare(a.startedAt, b.startedAt) || compare(a.id, b.id))
       .map(copy);
+  }
+
+  async listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]> {
+    this.state.assertOpen();
+    return [...this.state.streams.values()].filter((s) => isLapsed(s, now)).sort(byLeaseExpiry).slice(0, Math.max(limit, 0)).map(copy);
   }
 
   async readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {

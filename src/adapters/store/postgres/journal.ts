@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
 import type {
-  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamState, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
-import { checkContinues } from '../continuity.js';
+import { checkContinues } from '../shared/continuity.js';
+import { checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
 import { upsertPayments } from './payments.js';
@@ -37,15 +38,13 @@ export class PostgresJournalStore implements JournalStore {
     const streams = [...new Set(records.map((r) => r.stream))];
     await this.conn.transaction(async (client) => {
       if (streams.length > 0) {
-        const states = await client.query<{ id: string; state: string }>({
+        const states = await client.query<{ id: string; state: StreamState }>({
           name: 'stream-lock', text: 'SELECT id, state FROM streams WHERE id = ANY($1) ORDER BY id FOR UPDATE', values: [streams],
         });
         const byId = new Map(states.rows.map((r) => [r.id, r.state]));
         const heads = new Map<string, StreamHead | null>();
         for (const stream of streams) {
-          const state = byId.get(stream);
-          if (state === undefined) throw new StreamConflictError(`stream ${stream} does not exist`);
-          if (state !== 'open') throw new StreamConflictError(`stream ${stream} is ${state}`);
+          checkTakesRecords(stream, byId.get(stream));
           heads.set(stream, await headOf(client, stream));
         }
         for (const record of records) {
@@ -92,6 +91,15 @@ export class PostgresJournalStore implements JournalStore {
 
   async listStreams(): Promise<StreamStatus[]> {
     const { rows } = await this.conn.query<StreamStatus>({ name: 'streams-list', text: `SELECT ${STREAM_COLUMNS} FROM streams ORDER BY started_at, id` });
+    return rows;
+  }
+
+  async listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]> {
+    const { rows } = await this.conn.query<StreamStatus>({
+      name: 'streams-lapsed',
+      text: `SELECT ${STREAM_COLUMNS} FROM streams WHERE state = 'open' AND lease_expires_at <= $1 ORDER BY lease_expires_at, id LIMIT $2`,
+      values: [now, Math.max(limit, 0)],
+    });
     return rows;
   }
 

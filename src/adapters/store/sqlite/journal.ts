@@ -14,6 +14,7 @@ export class SqliteJournalStore implements JournalStore {
   // Prepared once at open: commit and head run for every group commit, so no SQL is parsed per batch.
   private readonly insertStreamStmt: Statement;
   private readonly listStreamsStmt: Statement;
+  private readonly lapsedStreamsStmt: Statement;
   private readonly headStmt: Statement;
   private readonly readStreamStmt: Statement;
   private readonly byResourceStmt: Statement;
@@ -29,6 +30,10 @@ export class SqliteJournalStore implements JournalStore {
       SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
              closed_by AS closedBy, closed_at AS closedAt
       FROM streams ORDER BY started_at, id`);
+    this.lapsedStreamsStmt = db.prepare(`
+      SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
+             closed_by AS closedBy, closed_at AS closedAt
+      FROM streams WHERE state = 'open' AND lease_expires_at <= ? ORDER BY lease_expires_at, id LIMIT ?`);
     this.readHashesStmt = db.prepare('SELECT hash FROM journal WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
     const checkpointColumns = 'stream, size, root, note, created_at AS createdAt';
     this.latestCheckpointsStmt = db.prepare(`
@@ -66,6 +71,10 @@ export class SqliteJournalStore implements JournalStore {
 
   listStreams(): Promise<StreamStatus[]> {
     return this.conn.run(() => this.listStreamsStmt.all() as StreamStatus[]);
+  }
+
+  listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]> {
+    return this.conn.run(() => this.lapsedStreamsStmt.all(now, Math.max(limit, 0)) as StreamStatus[]);
   }
 
   /** On the write thread: waiting there for another process's lock never stalls the event loop. */

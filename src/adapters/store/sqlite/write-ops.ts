@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
-import type { StoredCheckpoint, StreamHead } from '../../../ports/journal-store.js';
+import type { StoredCheckpoint, StreamHead, StreamState } from '../../../ports/journal-store.js';
 import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
 import type { LedgerEntry } from '../../../ports/gateway-ledger.js';
 import { StreamConflictError } from '../../../ports/store.js';
-import { checkContinues } from '../continuity.js';
+import { checkContinues } from '../shared/continuity.js';
+import { checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 
 /**
@@ -159,11 +160,8 @@ export class SqliteWrites {
     for (const unit of units) {
       for (const record of unit.records) {
         if (!heads.has(record.stream)) {
-          // Records of an unregistered stream would be invisible to listStreams, hence to verify and export.
-          const state = this.streamState.get(record.stream) as string | undefined;
-          if (state === undefined) throw new StreamConflictError(`stream ${record.stream} does not exist`);
-          // A stream sealed by another writer (its lease lapsed) takes no more records, in the same transaction.
-          if (state !== 'open') throw new StreamConflictError(`stream ${record.stream} is ${state}`);
+          // Checked in the same transaction as the insert, so a seal cannot slip in between.
+          checkTakesRecords(record.stream, this.streamState.get(record.stream) as StreamState | undefined);
           heads.set(record.stream, (this.head.get(record.stream) as StreamHead | undefined) ?? null);
         }
         checkContinues(record, heads.get(record.stream) ?? null);

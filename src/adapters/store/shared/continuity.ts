@@ -1,6 +1,6 @@
-import { type AuditRecord, GENESIS_PREV } from '../../core/audit-record.js';
-import type { StreamHead } from '../../ports/journal-store.js';
-import { StreamConflictError } from '../../ports/store.js';
+import { type AuditRecord, GENESIS_PREV } from '../../../core/audit-record.js';
+import type { StreamHead } from '../../../ports/journal-store.js';
+import { StreamConflictError } from '../../../ports/store.js';
 
 /** A record must sit right after its stream's head and link to the head's hash. Shared by every store. */
 export function checkContinues(record: Pick<AuditRecord, 'stream' | 'seq' | 'prev'>, head: StreamHead | null): void {

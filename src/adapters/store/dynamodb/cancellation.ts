@@ -1,0 +1,54 @@
+import type { StreamState } from '../../../ports/journal-store.js';
+import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
+import { checkContinues } from '../shared/continuity.js';
+import { checkTakesRecords } from '../shared/stream-rules.js';
+import type { ItemRole } from './commit-plan.js';
+import { type RawAttribute, rawItemValues } from './errors.js';
+
+interface CancellationReason {
+  Code?: string;
+  Item?: Record<string, RawAttribute>;
+}
+
+/**
+ * What a cancelled journal transaction means. A failed condition is a conflict, described by
+ * the same rules every store applies (the stream is not open, or its head is not where the
+ * batch continues; a record or checkpoint already exists). Any other reason — a conflict with
+ * another transaction or throttling that outlasted the SDK's retries, a validation error — is
+ * the store failing: nothing was written, and the caller is told so, never that it succeeded.
+ */
+export function explainCancellation(err: unknown, roles: readonly ItemRole[]): unknown {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return err;
+  const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+  const at = reasons.findIndex((r) => r.Code !== undefined && r.Code !== 'None');
+  const reason = reasons[at];
+  const role = roles[at];
+  if (reason?.Code === 'ConditionalCheckFailed' && role) return conflictOf(role, rawItemValues(reason.Item));
+  return new StoreUnavailableError(`DynamoDB store failed (${reason?.Code ?? err.name})`, { cause: err });
+}
+
+function conflictOf(role: ItemRole, old: Record<string, string | number> | null): StreamConflictError {
+  switch (role.kind) {
+    case 'head': {
+      try {
+        checkTakesRecords(role.stream, old?.state as StreamState | undefined);
+        const seq = old?.headSeq;
+        checkContinues(role.first, seq === undefined ? null : { seq: Number(seq), hash: String(old?.headHash ?? '') });
+      } catch (conflict) {
+        if (conflict instanceof StreamConflictError) return conflict;
+        throw conflict;
+      }
+      return new StreamConflictError(`stream ${role.stream} has no head paylog can continue`);
+    }
+    case 'stream-exists':
+      return new StreamConflictError(`stream ${role.stream} does not exist`);
+    case 'record':
+      return new StreamConflictError(`stream ${role.stream} already has seq ${role.seq}`);
+    case 'checkpoint':
+      return new StreamConflictError(`stream ${role.stream} already has a checkpoint of size ${role.size}`);
+    case 'payment':
+    case 'idempotency':
+      // These items carry no condition; a failure here would be a bug in the plan.
+      return new StreamConflictError(`a ${role.kind} write of the commit failed its condition`);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * How a journal commit becomes DynamoDB transactions: pure, so the splitting rules are tested
+ * without a table. Each TransactWriteItems holds whole commit units (a unit's records, its
+ * payment, its idempotency change and its checkpoint land together or not at all) and, for
+ * every stream it appends to, the update of the stream's head, conditional on the stream
+ * being open and its head being exactly where the first record continues. A batch that does
+ * not fit one transaction becomes several, in order; each one leaves every stream at a
+ * consistent prefix: the head names the last record written, and every unit up to it is
+ * complete, read model included.
+ */
+import type { AuditRecord } from '../../../core/audit-record.js';
+import type { Payment } from '../../../core/payment.js';
+import type { IdempotencyUpdate } from '../../../ports/idempotency-store.js';
+import type { CommitUnit, StoredCheckpoint } from '../../../ports/journal-store.js';
+import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
+import { checkContinues } from '../shared/continuity.js';
+import { attributeNames, type Item } from './connection.js';
+import { idempotencyPk, idempotencyUpdateItem } from './idempotency.js';
+import { journalItem } from './journal-items.js';
+import { paymentItem } from './payments.js';
+import type { TableName } from './tables.js';
+
+/** DynamoDB's limits on one TransactWriteItems and on one item. */
+export const TRANSACTION_ITEMS_MAX = 100;
+export const TRANSACTION_BYTES_MAX = 4 * 1024 * 1024;
+export const ITEM_BYTES_MAX = 400 * 1024;
+
+/** One element of TransactItems, in the document client's (unmarshalled) form. */
+export type TransactItem =
+  | { Put: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string> } }
+  | { Update: UpdateItem }
+  | { ConditionCheck: { TableName: string; Key: Item; ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } };
+
+export interface UpdateItem {
+  TableName: string;
+  Key: Item;
+  UpdateExpression: string;
+  ConditionExpression?: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Item;
+  ReturnValuesOnConditionCheckFailure?: 'ALL_OLD';
+}
+
+/** What an item of a transaction is for: explains the item's cancellation reason. */
+export type ItemRole =
+  | { kind: 'head'; stream: string; first: Pick<AuditRecord, 'stream' | 'seq' | 'prev'> }
+  | { kind: 'stream-exists'; stream: string }
+  | { kind: 'record'; stream: string; seq: number }
+  | { kind: 'checkpoint'; stream: string; size: number }
+  | { kind: 'payment' }
+  | { kind: 'idempotency' };
+
+export interface PlannedTransaction {
+  items: TransactItem[];
+  roles: ItemRole[];
+  /** How many of the batch's units it completes (counting from the previous transaction's last). */
+  units: number;
+}
+
+export type TableNames = Record<TableName, string>;
+
+/**
+ * Plans a batch. Refuses, before anything is written, a batch whose records do not chain
+ * among themselves, that holds one checkpoint twice, or that holds an item DynamoDB could
+ * never take; the store's own state (is the stream open, where is its head) is checked by
+ * the transactions' conditions.
+ */
+export function planCommit(units: CommitUnit[], tables: TableNames, now: string): PlannedTransaction[] {
+  checkBatch(units);
+  const plans: PlannedTransaction[] = [];
+  let group = new Group();
+  for (const unit of units) {
+    if (!group.fits(unit) && group.units > 0) {
+      plans.push(group.build(tables, now));
+      group = new Group();
+    }
+    if (!group.fits(unit)) {
+      throw new StoreUnavailableError(`DynamoDB store: one commit unit exceeds a transaction (${TRANSACTION_ITEMS_MAX} items, ${TRANSACTION_BYTES_MAX} bytes)`);
+    }
+    group.add(unit);
+  }
+  if (group.units > 0) plans.push(group.build(tables, now));
+  return plans;
+}
+
+/** Within the batch: each stream's records follow one another, and no checkpoint comes twice. */
+function checkBatch(units: CommitUnit[]): void {
+  const last = new Map<string, AuditRecord>();
+  const checkpoints = new Set<string>();
+  for (const unit of units) {
+    for (const record of unit.records) {
+      const previous = last.get(record.stream);
+      if (previous) checkContinues(record, { seq: previous.seq, hash: previous.hash });
+      last.set(record.stream, record);
+    }
+    const cp = unit.checkpoint;
+    if (cp) {
+      const key = JSON.stringify([cp.stream, cp.size]);
+      if (checkpoints.has(key)) throw new StreamConflictError(`stream ${cp.stream} already has a checkpoint of size ${cp.size}`);
+      checkpoints.add(key);
+    }
+  }
+}
+
+/** The units of one transaction, folded per item: DynamoDB refuses two operations on one item in a transaction. */
+class Group {
+  units = 0;
+  private readonly records: AuditRecord[] = [];
+  /** Per stream appended to: its first record in this transaction. */
+  private readonly firsts = new Map<string, AuditRecord>();
+  /** Per stream appended to: its last record in this transaction. */
+  private readonly lasts = new Map<string, AuditRecord>();
+  private readonly checkpointStreams = new Set<string>();
+  private readonly payments = new Map<string, Payment>();
+  private readonly keys = new Map<string, IdempotencyUpdate>();
+  private readonly checkpoints: StoredCheckpoint[] = [];
+  private bytes = 0;
+
+  fits(unit: CommitUnit): boolean {
+    const streams = new Set([...unit.records.map((r) => r.stream), ...(unit.checkpoint ? [unit.checkpoint.stream] : [])]);
+    const newStreams = [...streams].filter((s) => !this.firsts.has(s) && !this.checkpointStreams.has(s)).length;
+    const added = unit.records.length + newStreams + (unit.checkpoint ? 1 : 0)
+      + (unit.payment && !this.payments.has(unit.payment.id) ? 1 : 0)
+      + (unit.idempotency && !this.keys.has(idempotencyPk(unit.idempotency.merchantId, unit.idempotency.key)) ? 1 : 0);
+    return this.itemCount() + added <= TRANSACTION_ITEMS_MAX && this.bytes + unitBytes(unit) <= TRANSACTION_BYTES_MAX;
+  }
+
+  add(unit: CommitUnit): void {
+    for (const record of unit.records) {
+      this.records.push(record);
+      if (!this.firsts.has(record.stream)) this.firsts.set(record.stream, record);
+      this.lasts.set(record.stream, record);
+    }
+    // Later units win: applying the units in order would leave exactly that.
+    if (unit.payment) this.payments.set(unit.payment.id, unit.payment);
+    const change = unit.idempotency;
+    if (change) {
+      const pk = idempotencyPk(change.merchantId, change.key);
+      const before = this.keys.get(pk);
+      this.keys.set(pk, {
+        merchantId: change.merchantId, key: change.key,
+        paymentId: change.paymentId ?? before?.paymentId, response: change.response ?? before?.response,
+      });
+    }
+    if (unit.checkpoint) {
+      this.checkpoints.push(unit.checkpoint);
+      this.checkpointStreams.add(unit.checkpoint.stream);
+    }
+    this.bytes += unitBytes(unit);
+    this.units += 1;
+  }
+
+  build(tables: TableNames, now: string): PlannedTransaction {
+    const items: TransactItem[] = [];
+    const roles: ItemRole[] = [];
+    const push = (item: TransactItem, role: ItemRole): void => {
+      items.push(item);
+      roles.push(role);
+    };
+    for (const [stream, first] of this.firsts) {
+      const last = this.lasts.get(stream) as AuditRecord;
+      push({ Update: headUpdate(tables.streams, first, last) }, { kind: 'head', stream, first });
+    }
+    for (const stream of this.checkpointStreams) {
+      if (this.firsts.has(stream)) continue;
+      push({
+        ConditionCheck: {
+          TableName: tables.streams, Key: { id: stream },
+          ConditionExpression: 'attribute_exists(#id)', ExpressionAttributeNames: attributeNames('id'),
+        },
+      }, { kind: 'stream-exists', stream });
+    }
+    for (const record of this.records) {
+      push({
+        Put: {
+          TableName: tables.journal, Item: journalItem(record),
+          // Never overwrite a record, even one written behind the stream head's back.
+          ConditionExpression: 'attribute_not_exists(#seq)', ExpressionAttributeNames: attributeNames('seq'),
+        },
+      }, { kind: 'record', stream: record.stream, seq: record.seq });
+    }
+    for (const cp of this.checkpoints) {
+      push({
+        Put: {
+          TableName: tables.checkpoints,
+          Item: { stream: cp.stream, size: cp.size, root: cp.root, note: cp.note, createdAt: cp.createdAt },
+          ConditionExpression: 'attribute_not_exists(#size)', ExpressionAttributeNames: attributeNames('size'),
+        },
+      }, { kind: 'checkpoint', stream: cp.stream, size: cp.size });
+    }
+    for (const payment of this.payments.values()) push({ Put: { TableName: tables.payments, Item: paymentItem(payment) } }, { kind: 'payment' });
+    for (const change of this.keys.values()) {
+      const update = idempotencyUpdateItem(tables.idempotency, change, now);
+      if (update) push({ Update: update }, { kind: 'idempotency' });
+    }
+    return { items, roles, units: this.units };
+  }
+
+  private itemCount(): number {
+    const checkOnly = [...this.checkpointStreams].filter((s) => !this.firsts.has(s)).length;
+    return this.records.length + this.firsts.size + checkOnly + this.payments.size + this.keys.size + this.checkpoints.length;
+  }
+}
+
+/**
+ * The stream's head moves from just before `first` to `last`, only if the stream is open and
+ * its head is where `first` continues: a seal, a stop or another writer's commit in between
+ * cancels the whole transaction. ALL_OLD gives the stream back on failure, to say which.
+ */
+function headUpdate(table: string, first: AuditRecord, last: AuditRecord): UpdateItem {
+  return {
+    TableName: table,
+    Key: { id: first.stream },
+    UpdateExpression: 'SET #headSeq = :seq, #headHash = :hash',
+    ConditionExpression: '#state = :open AND #headSeq = :expectedSeq AND #headHash = :expectedHash',
+    ExpressionAttributeNames: attributeNames('headSeq', 'headHash', 'state'),
+    ExpressionAttributeValues: { ':seq': last.seq, ':hash': last.hash, ':open': 'open', ':expectedSeq': first.seq - 1, ':expectedHash': first.prev },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
+
+/**
+ * An upper bound of what a unit adds to a transaction's size: each item as JSON, which
+ * counts quotes and punctuation DynamoDB does not. An item over DynamoDB's limit is refused
+ * here, with the limit named, rather than by the service.
+ */
+function unitBytes(unit: CommitUnit): number {
+  const sizes = [
+    ...unit.records.map((r) => jsonBytes(journalItem(r))),
+    ...(unit.payment ? [jsonBytes(paymentItem(unit.payment))] : []),
+    ...(unit.idempotency?.response ? [jsonBytes(unit.idempotency.response)] : []),
+    ...(unit.checkpoint ? [jsonBytes(unit.checkpoint)] : []),
+  ];
+  for (const size of sizes) {
+    if (size > ITEM_BYTES_MAX) throw new StoreUnavailableError(`DynamoDB store: an item of about ${size} bytes exceeds DynamoDB's ${ITEM_BYTES_MAX}`);
+  }
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}

@@ -1,0 +1,128 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTables, openDynamoStore } from '../../src/adapters/store/dynamodb/index.js';
+import { type Store, StoreUnavailableError } from '../../src/ports/store.js';
+import { StreamBuilder, at, claim, openStream, payment, streamInfo } from '../contract/fixtures.js';
+import { type DynamoProxy, type Fault, startDynamoProxy } from '../support/dynamodb-proxy.js';
+import { dynamoEndpoint, freshPrefix } from '../support/dynamodb.js';
+
+/**
+ * The SDK retries what failed on the way (a 500, throttling, a conflict with another
+ * transaction, a cut connection). These tests make sure each retry is safe: a write whose
+ * first attempt landed is recognised as ours, a transaction is applied once, and what the
+ * retries cannot fix is reported as an outage with nothing written.
+ */
+let proxy: DynamoProxy;
+const opened: Store[] = [];
+
+beforeAll(async () => {
+  proxy = await startDynamoProxy(dynamoEndpoint());
+});
+afterEach(() => {
+  proxy.decide = () => 'pass';
+});
+afterAll(async () => {
+  for (const store of opened) await store.close();
+  await proxy.close();
+});
+
+async function freshStore(): Promise<Store> {
+  const url = `dynamodb://${freshPrefix('retries')}?endpoint=${proxy.endpoint}`;
+  await createTables({ url });
+  // Short timeouts: a cut connection is noticed at once, but a hung one would otherwise wait 5 s.
+  const store = await openDynamoStore({ url, requestTimeoutMs: 2_000 });
+  opened.push(store);
+  return store;
+}
+
+/** Fails the next `times` requests of `action` with `fault`, passes everything else; returns how many it failed. */
+function failNext(action: string, fault: Fault, times = 1): () => number {
+  let failed = 0;
+  proxy.decide = (request) => {
+    if (request.action !== action || failed >= times) return 'pass';
+    failed += 1;
+    return fault;
+  };
+  return () => failed;
+}
+
+function attempts(action: string, since: number): number {
+  return proxy.log.filter((entry) => entry.n > since && entry.action === action).length;
+}
+
+describe.each(['error', 'throttle', 'conflict', 'drop-before', 'drop-after'] as const)('a journal commit whose first attempt meets %s', (fault) => {
+  it('is retried by the SDK and applied exactly once', async () => {
+    const store = await freshStore();
+    const stream = await openStream(store, 'str_a');
+    const p = payment(1);
+    await store.idempotency.claim(claim(0));
+    const since = proxy.log.length;
+    const failed = failNext('TransactWriteItems', fault);
+    const records = stream.many(3, { resource: p.id });
+    await store.journal.commit([{ records, payment: p, idempotency: { merchantId: 'acme', key: 'key-1', paymentId: p.id } }]);
+    expect(failed()).toBe(1);
+    expect(attempts('TransactWriteItems', since)).toBe(2);
+    expect(await store.journal.readStream('str_a', 1, 10)).toEqual(records);
+    expect(await store.payments.get('acme', p.id)).toEqual(p);
+  });
+});
+
+describe('retries of single-item writes whose first attempt landed', () => {
+  it('an idempotency claim recognises its own item: claimed, not in flight', async () => {
+    const store = await freshStore();
+    failNext('PutItem', 'drop-after');
+    expect(await store.idempotency.claim(claim(0))).toEqual({ kind: 'claimed' });
+    // A second claimant still loses.
+    expect(await store.idempotency.claim(claim(10))).toEqual({ kind: 'in_flight' });
+  });
+
+  it('taking over a crashed claim recognises its own takeover', async () => {
+    const store = await freshStore();
+    await store.idempotency.claim(claim(0));
+    const later = 40_000; // past the first claim's lease
+    failNext('UpdateItem', 'drop-after');
+    expect(await store.idempotency.claim(claim(later))).toEqual({ kind: 'claimed' });
+    expect(await store.idempotency.claim(claim(later + 10))).toEqual({ kind: 'in_flight' });
+  });
+
+  it('creating a stream recognises its own stream, and a different one is still refused', async () => {
+    const store = await freshStore();
+    failNext('PutItem', 'drop-after');
+    await store.journal.createStream(streamInfo('str_a'));
+    await expect(store.journal.createStream({ ...streamInfo('str_a'), writer: 'other:2' })).rejects.toThrow(/already exists/);
+  });
+
+  it('closing a stream recognises its own close, and a second closer still loses', async () => {
+    const store = await freshStore();
+    await openStream(store, 'str_a');
+    failNext('UpdateItem', 'drop-after');
+    expect(await store.journal.closeStream('str_a', 'sealed', 'str_b', at(5))).toBe(true);
+    expect(await store.journal.closeStream('str_a', 'sealed', 'str_c', at(6))).toBe(false);
+  });
+});
+
+describe('failures that outlast the retries', () => {
+  it.each(['error', 'throttle', 'conflict', 'drop-before'] as const)('%s on every attempt: the commit fails as an outage and writes nothing', async (fault) => {
+    const store = await freshStore();
+    const stream = await openStream(store, 'str_a');
+    const since = proxy.log.length;
+    failNext('TransactWriteItems', fault, Number.POSITIVE_INFINITY);
+    const err = await store.journal.commit([{ records: stream.many(2) }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/^DynamoDB store failed \(\w+\)$/);
+    expect(attempts('TransactWriteItems', since)).toBe(3); // the SDK's default: three attempts
+    proxy.decide = () => 'pass';
+    expect(await store.journal.head('str_a')).toBeNull();
+  });
+
+  it('a cut connection after every attempt landed: the first attempt applied, the retries found it done', async () => {
+    const store = await freshStore();
+    const stream = new StreamBuilder('str_a');
+    await store.journal.createStream(streamInfo('str_a'));
+    failNext('TransactWriteItems', 'drop-after', Number.POSITIVE_INFINITY);
+    const records = stream.many(2);
+    // The store cannot tell whether it committed: it says it failed; the writer then reads the head.
+    await expect(store.journal.commit([{ records }])).rejects.toBeInstanceOf(StoreUnavailableError);
+    proxy.decide = () => 'pass';
+    expect(await store.journal.readStream('str_a', 1, 10)).toEqual(records);
+  });
+});
