@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js';
 import { newId } from '../core/ids.js';
 import type { AuditMirror } from '../ports/audit-mirror.js';
 import { type Metrics, NO_METRICS } from '../ports/metrics.js';
+import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { loadFingerprintKey } from './local-keys.js';
 import { openMirror } from './mirror.js';
@@ -36,6 +37,8 @@ export interface StartOptions {
   onHalt?: (reason: string) => void;
   mirror?: AuditMirror;
   metrics?: Metrics;
+  /** The system clock unless given (tests move time forward without waiting). */
+  clock?: Clock;
 }
 
 /** The composition root: builds every service for a config and opens this process's stream. */
@@ -44,7 +47,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const keys = loadSigningKeys(config);
   const fingerprintKey = loadFingerprintKey(config);
   const store = options.store ?? (await openStore(config));
-  const clock = systemClock;
+  const clock = options.clock ?? systemClock;
   const random = systemRandom;
   const writerName = `${hostname()}:${process.pid}`;
   const streamId = newId('str', clock.now(), random.bytes(16));

@@ -10,7 +10,11 @@ export type Fault =
   | 'error'
   /** Answer 400 ThrottlingException without forwarding. */
   | 'throttle'
-  /** Answer a TransactionCanceledException whose reasons are all TransactionConflict, without forwarding. */
+  /**
+   * Answer as DynamoDB does when another transaction holds the item, without forwarding: a
+   * TransactionCanceledException with TransactionConflict reasons to a transaction, a
+   * TransactionConflictException to a single-item call.
+   */
   | 'conflict'
   /** Cut the connection without forwarding. */
   | 'drop-before'
@@ -80,6 +84,9 @@ function handle(fault: Fault, req: IncomingMessage, res: ServerResponse, body: B
     case 'throttle':
       return answer(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'injected' });
     case 'conflict':
+      if (!String(req.headers['x-amz-target']).endsWith('.TransactWriteItems')) {
+        return answer(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#TransactionConflictException', message: 'injected' });
+      }
       return answer(res, 400, {
         __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
         message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
