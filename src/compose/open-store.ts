@@ -2,9 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/settings.js';
-import type { Store } from '../ports/store.js';
+import { type Store, StoreUnavailableError } from '../ports/store.js';
 
-/** Opens the configured store, loading only that backend's adapter. */
+/**
+ * Opens the configured store, loading only that backend's adapter. A DynamoDB store's tables
+ * are checked first (two describe calls per table, in parallel), so every process that opens
+ * one — `serve`, a Lambda cold start, `migrate`, every other command — stops at once with a
+ * one-line DynamoTableError when they are not as defined.
+ */
 export async function openStore(config: Config): Promise<Store> {
   const location = config.store;
   switch (location.kind) {
@@ -18,8 +23,15 @@ export async function openStore(config: Config): Promise<Store> {
       return createMemoryStore();
     }
     case 'dynamodb': {
-      const dynamo = await import('../adapters/store/dynamodb/index.js');
+      const [dynamo, { checkTables }] = await Promise.all([
+        import('../adapters/store/dynamodb/index.js'),
+        import('../adapters/store/dynamodb/check-tables.js'),
+      ]);
       try {
+        // Missing tables, wrong keys, a missing index, TTL off, an endpoint that does not answer,
+        // denied actions: each stops the process here with one line that says how to fix it,
+        // instead of surfacing later as a request's ValidationException.
+        await checkTables(location.url);
         return await dynamo.openDynamoStore({ url: location.url });
       } catch (err) {
         throw err instanceof dynamo.DynamoUrlError ? new ConfigError(`PAYLOG_STORE (--store): ${err.message}`) : err;
@@ -40,10 +52,20 @@ export async function openStore(config: Config): Promise<Store> {
 export async function prepareStore(config: Config): Promise<string[]> {
   const location = config.store;
   if (location.kind !== 'dynamodb') return [];
-  const dynamo = await import('../adapters/store/dynamodb/index.js');
+  const [dynamo, { DynamoTableError, checkTables }] = await Promise.all([
+    import('../adapters/store/dynamodb/index.js'),
+    import('../adapters/store/dynamodb/check-tables.js'),
+  ]);
   try {
     const { prefix } = dynamo.parseDynamoUrl(location.url);
-    await dynamo.createTables({ url: location.url });
+    try {
+      await dynamo.createTables({ url: location.url });
+    } catch (err) {
+      // createTables names only the error of an endpoint that did not answer; the check says
+      // which endpoint and region it was, and throws that line instead (else the original).
+      if (err instanceof StoreUnavailableError && !(err instanceof DynamoTableError)) await checkTables(location.url);
+      throw err;
+    }
     return (Object.keys(dynamo.TABLES) as Array<keyof typeof dynamo.TABLES>).map((table) => dynamo.tableName(prefix, table));
   } catch (err) {
     throw err instanceof dynamo.DynamoUrlError ? new ConfigError(`PAYLOG_STORE (--store): ${err.message}`) : err;

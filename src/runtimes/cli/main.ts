@@ -3,6 +3,7 @@ import { ConfigError } from '../../config/settings.js';
 import { PAYLOG_VERSION } from '../../compose/services.js';
 import { PaylogError } from '../../core/errors.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerExport } from './commands/export.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExport(program);
   registerReconcile(program);
   registerMigrate(program);
+  registerDoctor(program, setCode);
   registerDemo(program, setCode);
   try {
     await program.parseAsync(argv);
