@@ -19,7 +19,9 @@ export type Fault =
   /** Cut the connection without forwarding. */
   | 'drop-before'
   /** Forward it, let DynamoDB apply it, then cut the connection instead of answering. */
-  | 'drop-after';
+  | 'drop-after'
+  /** Never answer (the connection stays open until the client gives up). */
+  | 'hang';
 
 export interface ProxiedRequest {
   /** 1-based, counting every request the proxy has seen. */
@@ -94,6 +96,8 @@ function handle(fault: Fault, req: IncomingMessage, res: ServerResponse, body: B
       });
     case 'drop-before':
       req.socket.destroy();
+      return;
+    case 'hang':
       return;
     case 'pass':
     case 'drop-after':

@@ -28,8 +28,8 @@ afterAll(async () => {
 async function freshStore(): Promise<Store> {
   const url = `dynamodb://${freshPrefix('retries')}?endpoint=${proxy.endpoint}`;
   await createTables({ url });
-  // Short timeouts: a cut connection is noticed at once, but a hung one would otherwise wait 5 s.
-  const store = await openDynamoStore({ url, requestTimeoutMs: 2_000 });
+  // A short answer timeout: attempts at an endpoint that never answers end after it.
+  const store = await openDynamoStore({ url, requestTimeoutMs: 500 });
   opened.push(store);
   return store;
 }
@@ -112,6 +112,17 @@ describe('failures that outlast the retries', () => {
     expect(attempts('TransactWriteItems', since)).toBe(3); // the SDK's default: three attempts
     proxy.decide = () => 'pass';
     expect(await store.journal.head('str_a')).toBeNull();
+  });
+
+  it('an endpoint that never answers: each attempt times out, and the call fails as an outage instead of waiting forever', async () => {
+    const store = await freshStore();
+    const stream = await openStream(store, 'str_a');
+    const since = proxy.log.length;
+    failNext('TransactWriteItems', 'hang', Number.POSITIVE_INFINITY);
+    const err = await store.journal.commit([{ records: stream.many(1) }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toBe('DynamoDB store failed (ETIMEDOUT)');
+    expect(attempts('TransactWriteItems', since)).toBe(3);
   });
 
   it('a cut connection after every attempt landed: the first attempt applied, the retries found it done', async () => {

@@ -37,6 +37,9 @@ export function createClient(location: DynamoLocation, options: ClientOptions = 
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      // Without it the SDK only logs a warning when requestTimeout passes, and a call to an
+      // endpoint that accepted the connection but never answers would wait forever.
+      throwOnRequestTimeout: true,
     },
   });
   retryTransientCancellations(client);
