@@ -132,24 +132,14 @@ async function privileges(client: pg.Client, role: string): Promise<CheckResult>
            FROM unnest($1::text[], $2::text[]) AS n(tbl, priv)`,
     values: [pairs.map(([t]) => t), pairs.map(([, p]) => p)],
   });
-  // Every start runs the migration step, whose CREATE TABLE IF NOT EXISTS schema_migrations needs CREATE on its schema even when the table exists.
-  const { rows: [schema] } = await client.query<{ name: string; granted: boolean }>(`
-    SELECT n.nspname AS name, has_schema_privilege(n.oid, 'CREATE') AS granted
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('schema_migrations')`);
   const absent = [...new Set(rows.filter((r) => r.granted === null).map((r) => r.tbl))];
   const lacking = rows.filter((r) => r.granted === false);
-  const grants = [
-    ...lacking.map((r) => `GRANT ${r.priv} ON ${r.tbl} TO ${ident(role)};`),
-    ...(schema && !schema.granted ? [`GRANT CREATE ON SCHEMA ${ident(schema.name)} TO ${ident(role)};`] : []),
-  ];
+  const grants = lacking.map((r) => `GRANT ${r.priv} ON ${r.tbl} TO ${ident(role)};`);
   if (absent.length > 0) {
     return fail('privileges', `tables ${absent.join(', ')} are missing from the schema, expected by paylog; recreate the schema (restore a backup into a fresh database)`);
   }
   if (grants.length === 0) return ok('privileges', `role ${role} holds what paylog needs on its ${Object.keys(NEEDED_PRIVILEGES).length} tables`);
-  const missingText = [
-    ...lacking.map((r) => `${r.priv} on ${r.tbl}`),
-    ...(schema && !schema.granted ? [`CREATE on schema ${schema.name} (every start runs the migration check, which needs it)`] : []),
-  ].join(', ');
+  const missingText = lacking.map((r) => `${r.priv} on ${r.tbl}`).join(', ');
   return fail('privileges', `role ${role} lacks ${missingText}, expected by paylog; grant ${grants.length === 1 ? 'it' : 'them'} as the tables' owner: ${grants.join(' ')}`);
 }
 

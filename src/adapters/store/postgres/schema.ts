@@ -113,7 +113,12 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  */
 export async function migrate(client: pg.PoolClient): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-  await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  // Created only when missing: CREATE TABLE IF NOT EXISTS would need the CREATE right on the
+  // schema even when the table exists, which the service's least-privilege role does not hold.
+  const { rows: [known] } = await client.query<{ exists: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS exists");
+  if (!known?.exists) {
+    await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  }
   const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
   const current = rows[0]?.version ?? 0;
   if (current > SCHEMA_VERSION) throw new Error(`the database has schema version ${current}, newer than this paylog's ${SCHEMA_VERSION}; upgrade paylog`);
