@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { createTableInput, createTables } from '../../src/adapters/store/dynamodb/create-tables.js';
 import { TABLES, type TableName, tableName } from '../../src/adapters/store/dynamodb/tables.js';
 import { dynamoEndpoint, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
-import { IAM_MESSAGE_ACCOUNT, startIamProxy } from '../support/dynamodb-iam-proxy.js';
+import { IAM_MESSAGE_ACCOUNT, startDynamoProxy } from '../support/dynamodb-proxy.js';
 import { FAST_GATEWAY_ENV } from '../support/harness.js';
 import { freshDatabase } from '../support/postgres.js';
 import { PAYLOG_BIN, freePort, runPaylogAsync } from '../support/process.js';
@@ -379,7 +379,8 @@ describe('paylog doctor on DynamoDB', () => {
   it('AccessDenied on DescribeTable for one table names the IAM action, never what IAM said', async () => {
     const prefix = freshPrefix('doc-denied');
     await createTables({ url: dynamoUrl(prefix) });
-    const proxy = await startIamProxy(dynamoEndpoint(), (action, table) => (action === 'DescribeTable' && table === `${prefix}-payments` ? 'AccessDeniedException' : null));
+    const proxy = await startDynamoProxy(dynamoEndpoint());
+    proxy.decide = ({ action, table }) => (action === 'DescribeTable' && table === `${prefix}-payments` ? 'denied' : 'pass');
     try {
       const run = await doctor(`dynamodb://${prefix}?endpoint=${proxy.endpoint}`);
       clean(run);
@@ -397,7 +398,8 @@ describe('paylog doctor on DynamoDB', () => {
   });
 
   it('credentials DynamoDB rejects, and an endpoint that does not answer: the endpoint row fails, the tables are skipped', async () => {
-    const proxy = await startIamProxy(dynamoEndpoint(), () => 'UnrecognizedClientException');
+    const proxy = await startDynamoProxy(dynamoEndpoint());
+    proxy.decide = () => 'bad-credentials';
     try {
       const run = await doctor(`dynamodb://doc-creds?endpoint=${proxy.endpoint}`);
       clean(run);

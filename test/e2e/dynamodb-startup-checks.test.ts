@@ -7,7 +7,7 @@ import { createTableInput, createTables } from '../../src/adapters/store/dynamod
 import { TABLES, type TableName, tableName } from '../../src/adapters/store/dynamodb/tables.js';
 import { composeLambda } from '../../src/runtimes/lambda/compose.js';
 import { DYNAMO_ENV, dynamoEndpoint, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
-import { IAM_MESSAGE_ACCOUNT, startIamProxy } from '../support/dynamodb-iam-proxy.js';
+import { IAM_MESSAGE_ACCOUNT, startDynamoProxy } from '../support/dynamodb-proxy.js';
 import { freePort, runPaylogAsync } from '../support/process.js';
 
 /**
@@ -78,7 +78,8 @@ describe('start-up table checks', () => {
 
   it('migrate without the right to create a table: the IAM action, and who needs it', async () => {
     const prefix = freshPrefix('start-nocreate');
-    const proxy = await startIamProxy(dynamoEndpoint(), (action, table) => (action === 'CreateTable' && table === `${prefix}-checkpoints` ? 'AccessDeniedException' : null));
+    const proxy = await startDynamoProxy(dynamoEndpoint());
+    proxy.decide = ({ action, table }) => (action === 'CreateTable' && table === `${prefix}-checkpoints` ? 'denied' : 'pass');
     try {
       const run = await paylog(['migrate'], `dynamodb://${prefix}?endpoint=${proxy.endpoint}`);
       expect(run.status).toBe(2);

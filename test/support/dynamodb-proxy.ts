@@ -21,13 +21,22 @@ export type Fault =
   /** Forward it, let DynamoDB apply it, then cut the connection instead of answering. */
   | 'drop-after'
   /** Never answer (the connection stays open until the client gives up). */
-  | 'hang';
+  | 'hang'
+  /**
+   * Answer as AWS does when a policy says no (AccessDeniedException) or the credentials are
+   * not valid (UnrecognizedClientException), with the message IAM sends, account and principal
+   * included, so a test can check none of it reaches paylog's output. DynamoDB Local enforces no IAM.
+   */
+  | 'denied'
+  | 'bad-credentials';
 
 export interface ProxiedRequest {
   /** 1-based, counting every request the proxy has seen. */
   n: number;
   /** The DynamoDB action: PutItem, TransactWriteItems, Query… */
   action: string;
+  /** The request's TableName, when it has one. */
+  table: string;
   body: string;
 }
 
@@ -42,6 +51,8 @@ export interface DynamoProxy {
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
+/** The account IAM's refusals name. */
+export const IAM_MESSAGE_ACCOUNT = '123456789012';
 
 /**
  * An HTTP proxy in front of DynamoDB Local that fails chosen requests the ways AWS can:
@@ -68,9 +79,10 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       const body = Buffer.concat(chunks);
       const action = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
       seen += 1;
-      const fault = proxy.decide({ n: seen, action, body: body.toString() });
+      const text = body.toString();
+      const fault = proxy.decide({ n: seen, action, table: tableOf(text), body: text });
       proxy.log.push({ n: seen, action, fault });
-      handle(fault, req, res, body, upstream);
+      handle(fault, req, res, body, upstream, action);
     });
   });
   server.listen(0, '127.0.0.1');
@@ -79,8 +91,18 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   return proxy;
 }
 
-function handle(fault: Fault, req: IncomingMessage, res: ServerResponse, body: Buffer, upstream: URL): void {
+function handle(fault: Fault, req: IncomingMessage, res: ServerResponse, body: Buffer, upstream: URL, action: string): void {
   switch (fault) {
+    case 'denied': {
+      const table = tableOf(body.toString());
+      return answer(res, 400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException',
+        message: `User: arn:aws:iam::${IAM_MESSAGE_ACCOUNT}:user/ops-alice is not authorized to perform: dynamodb:${action} on resource: `
+          + `arn:aws:dynamodb:us-east-1:${IAM_MESSAGE_ACCOUNT}:table/${table} because no identity-based policy allows the dynamodb:${action} action`,
+      });
+    }
+    case 'bad-credentials':
+      return answer(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
     case 'error':
       return answer(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected' });
     case 'throttle':
@@ -129,6 +151,14 @@ function answer(res: ServerResponse, status: number, payload: Record<string, unk
   const text = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': JSON_1_0, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'injected' });
   res.end(text);
+}
+
+function tableOf(body: string): string {
+  try {
+    return String((JSON.parse(body || '{}') as { TableName?: unknown }).TableName ?? '');
+  } catch {
+    return '';
+  }
 }
 
 function transactItemCount(body: Buffer): unknown[] {
