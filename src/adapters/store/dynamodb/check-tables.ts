@@ -15,9 +15,8 @@ export const TABLE_CHECK_DEADLINE_MS = 10_000;
 
 /**
  * One retry for a blip; a short connect timeout, since an endpoint that does not accept in
- * 2 s will not serve. The request timeout sits past the deadline: the SDK's HTTP handler only
- * logs a warning when it passes (throwOnRequestTimeout is off), so the deadline's abort is
- * what ends a call that never gets an answer, without a stray warning on stderr.
+ * 2 s will not serve. The request timeout sits past the deadline, so the deadline's abort is
+ * what ends a call that never gets an answer, and the message can say so.
  */
 const CHECK_CLIENT_OPTIONS: ClientOptions = { maxAttempts: 2, connectionTimeoutMs: 2_000, requestTimeoutMs: TABLE_CHECK_DEADLINE_MS + 1_000 };
 
@@ -38,6 +37,8 @@ export class DynamoTableError extends StoreUnavailableError {
 
 /** DescribeTable and DescribeTimeToLive. */
 const CALLS_PER_TABLE = 2;
+/** Attempts the SDK makes per call, at most, with any client paylog builds. */
+const ATTEMPTS_PER_CALL_MAX = 5;
 
 export interface InspectOptions {
   /** A client to use (and leave open): createTables passes its own, tests one with middleware. */
@@ -57,8 +58,9 @@ export async function inspectTables(location: DynamoLocation, options: InspectOp
   const deadlineMs = options.deadlineMs ?? TABLE_CHECK_DEADLINE_MS;
   const sdk = client ?? createClient(location, CHECK_CLIENT_OPTIONS);
   const deadline = new AbortController();
-  // Every attempt of every call listens on the one signal: more than Node's default of 10.
-  setMaxListeners(CALLS_PER_TABLE * Object.keys(TABLES).length * (CHECK_CLIENT_OPTIONS.maxAttempts ?? 1), deadline.signal);
+  // Every attempt of every call listens on the one signal: more than Node's default of 10
+  // (a client passed in may make more attempts than the check's own).
+  setMaxListeners(CALLS_PER_TABLE * Object.keys(TABLES).length * ATTEMPTS_PER_CALL_MAX, deadline.signal);
   const timer = setTimeout(() => deadline.abort(), deadlineMs);
   timer.unref();
   const call = async <T>(action: string, work: (abortSignal: AbortSignal) => Promise<T>): Promise<Outcome<T>> => {
