@@ -1,5 +1,6 @@
 import type { Random } from '../../src/ports/clock.js';
-import type { GatewayLedger, LedgerEntry } from '../../src/ports/gateway-ledger.js';
+import { applyCall } from '../../src/adapters/store/shared/ledger-call.js';
+import type { GatewayLedger, LedgerCall, LedgerEntry, RecordedCall } from '../../src/ports/gateway-ledger.js';
 
 /** mulberry32: a tiny seeded PRNG, so jitter and IDs are the same on every run. */
 export function seededRandom(seed: number): Random {
@@ -22,8 +23,11 @@ export class MapLedger implements GatewayLedger {
     const entry = this.entries.get(gatewayKey);
     return entry ? { ...entry } : null;
   }
-  async put(entry: LedgerEntry): Promise<void> {
-    if (entry.outcome !== null && !this.entries.get(entry.gatewayKey)?.outcome) this.settlements++;
+  async recordCall(call: LedgerCall): Promise<RecordedCall> {
+    const previous = this.entries.get(call.gatewayKey) ?? null;
+    const { entry, settled } = applyCall(previous, call);
+    if (entry.outcome !== null && !previous?.outcome) this.settlements++;
     this.entries.set(entry.gatewayKey, { ...entry });
+    return { entry: { ...entry }, settled };
   }
 }

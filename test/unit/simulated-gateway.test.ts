@@ -190,6 +190,34 @@ describe('simulated gateway: idempotent gateway keys', () => {
     expect(ledger.settlements).toBe(1);
   });
 
+  it('makes one ledger write per call and reads nothing', async () => {
+    const { ledger } = setup();
+    const calls = { get: 0, recordCall: 0 };
+    const counted: GatewayLedger = {
+      get: (key) => (calls.get++, ledger.get(key)),
+      recordCall: (call) => (calls.recordCall++, ledger.recordCall(call)),
+    };
+    const counting = createSimulatedGateway({ ledger: counted, clock, latencyMs: 0 });
+    await counting.charge(request('4242424242424242', 'k'), never);
+    await counting.charge(request('4242424242424242', 'k'), never);
+    await counting.charge(request('4000000000000002', 'd'), never);
+    expect(calls).toEqual({ get: 0, recordCall: 3 });
+  });
+
+  it('an answer-late call that settles a key left unsettled by an earlier card still loses its answer', async () => {
+    const { ledger, gateway } = setup();
+    await expect(gateway.charge(request('4000000005039997', 'k'), never)).rejects.toBeInstanceOf(GatewayUnavailableError);
+    const controller = new AbortController();
+    const late = tracked(gateway.charge(request('4000000004080000', 'k'), controller.signal));
+    await settle();
+    expect(late.done()).toBe(false);
+    controller.abort(new Error('attempt timed out'));
+    await expect(late.promise).rejects.toThrow('attempt timed out');
+    expect(await gateway.charge(request('4000000004080000', 'k'), never)).toMatchObject({ kind: 'approved' });
+    expect(await ledger.get('k')).toMatchObject({ calls: 3, outcome: 'approved' });
+    expect(ledger.settlements).toBe(1);
+  });
+
   it('keeps the first amount and currency under a key', async () => {
     const { ledger, gateway } = setup();
     await gateway.charge(request('4242424242424242', 'k'), never);
@@ -271,7 +299,7 @@ describe('simulated gateway: latency and abort', () => {
   });
 
   it('reports a failing ledger as the gateway\'s own 500: nothing charged', async () => {
-    const broken: GatewayLedger = { get: () => Promise.reject(new Error('disk')), put: () => Promise.resolve() };
+    const broken: GatewayLedger = { get: () => Promise.reject(new Error('disk')), recordCall: () => Promise.reject(new Error('disk')) };
     const gateway = createSimulatedGateway({ ledger: broken, clock, latencyMs: 0 });
     await expect(gateway.charge(request('4242424242424242'), never)).rejects.toMatchObject({ httpStatus: 500 });
     await expect(gateway.lookup('k', never)).rejects.toBeInstanceOf(GatewayUnavailableError);

@@ -157,9 +157,9 @@ describe('SQLite group commit on the write thread', () => {
     const writes = [
       store.journal.commit([stream.paymentUnit(payment(1))]),
       ...Array.from({ length: 20 }, (_, i) => store.idempotency.claim(claim(0, { key: `key-${i}` }))),
-      store.gatewayLedger.put({
-        gatewayKey: 'txn_1', calls: 1, outcome: 'approved', code: null, declineCode: null, authorizationCode: 'auth_1',
-        amount: 100, currency: 'USD', createdAt: 'now', updatedAt: 'now',
+      store.gatewayLedger.recordCall({
+        gatewayKey: 'txn_1', amount: 100, currency: 'USD', at: 'now', settleFromCall: 1,
+        settle: { outcome: 'approved', code: null, declineCode: null, authorizationCode: 'auth_1' },
       }),
     ];
     expect(count('SELECT count(*) FROM idempotency')).toBe(0); // nothing before the commit

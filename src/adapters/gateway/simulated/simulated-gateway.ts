@@ -7,7 +7,7 @@ import {
   type ChargeReply, type ChargeRequest, type Gateway, GatewayMalformedReplyError,
   GatewayUnavailableError, type LookupReply,
 } from '../../../ports/gateway.js';
-import type { GatewayLedger, LedgerEntry } from '../../../ports/gateway-ledger.js';
+import type { GatewayLedger, LedgerCall, LedgerEntry, RecordedCall, Settlement } from '../../../ports/gateway-ledger.js';
 import { TEST_CARDS, type TestCardBehaviour } from './test-cards.js';
 import { delay, untilAborted } from './wait.js';
 
@@ -38,9 +38,10 @@ function behaviourFor(cardNumber: string): TestCardBehaviour {
   return TEST_CARDS.get(cardNumber) ?? (luhnValid(cardNumber) ? APPROVE : INCORRECT_NUMBER);
 }
 
-/** Deterministic per key, so a replayed approval carries the same code. */
-function authorizationCodeFor(gatewayKey: string): string {
-  return `auth_${createHash('sha256').update(gatewayKey).digest('hex').slice(0, 16)}`;
+/** Its authorization code is deterministic per key, so a replayed approval carries the same code. */
+function approvalFor(gatewayKey: string): Settlement {
+  const authorizationCode = `auth_${createHash('sha256').update(gatewayKey).digest('hex').slice(0, 16)}`;
+  return { outcome: 'approved', code: null, declineCode: null, authorizationCode };
 }
 
 function settledReply(entry: LedgerEntry | null): ChargeReply | null {
@@ -48,47 +49,40 @@ function settledReply(entry: LedgerEntry | null): ChargeReply | null {
     return { kind: 'approved', authorizationCode: entry.authorizationCode };
   }
   if (entry?.outcome === 'declined' && entry.code !== null) {
-    // Only decide() writes `code`, always from the card table, so it is a CardErrorCode.
+    // Only settlementFor() writes `code`, always from the card table, so it is a CardErrorCode.
     return { kind: 'declined', code: entry.code as CardErrorCode, declineCode: entry.declineCode };
   }
   return null;
 }
 
-function approve(entry: LedgerEntry): ChargeReply {
-  if (entry.outcome === null) {
-    entry.outcome = 'approved';
-    entry.authorizationCode = authorizationCodeFor(entry.gatewayKey);
-  }
-  return settledReply(entry) as ChargeReply;
-}
-
-/** Decides one call and settles `entry` (mutated) when the charge goes through. */
-function decide(entry: LedgerEntry, behaviour: TestCardBehaviour): Answer {
-  // These two cards misbehave on every call, even once the charge is settled.
-  if (behaviour.kind === 'never_answer' || behaviour.kind === 'malformed') {
-    approve(entry);
-    return { kind: behaviour.kind === 'never_answer' ? 'silence' : 'malformed' };
-  }
-
-  const settled = settledReply(entry);
-  if (settled) return { kind: 'reply', reply: settled }; // idempotent gateway key: never charge twice
+/** What a call with this card settles if its key has no outcome yet, and from which call on. */
+function settlementFor(behaviour: TestCardBehaviour, gatewayKey: string): Pick<LedgerCall, 'settle' | 'settleFromCall'> {
   switch (behaviour.kind) {
     case 'approve':
-      return { kind: 'reply', reply: approve(entry) };
-    case 'decline':
-      entry.outcome = 'declined';
-      entry.code = behaviour.code;
-      entry.declineCode = behaviour.declineCode;
-      return { kind: 'reply', reply: settledReply(entry) as ChargeReply };
-    case 'fail_once':
-      return entry.calls === 1 ? { kind: 'unavailable', httpStatus: behaviour.httpStatus } : { kind: 'reply', reply: approve(entry) };
-    case 'always_unavailable':
-      return { kind: 'unavailable', httpStatus: behaviour.httpStatus };
     case 'answer_late':
-      // Charged now; the answer is lost. A later call finds the approval settled above.
-      approve(entry);
-      return { kind: 'silence' };
+    case 'never_answer':
+    case 'malformed':
+      return { settle: approvalFor(gatewayKey), settleFromCall: 1 };
+    case 'decline':
+      return { settle: { outcome: 'declined', code: behaviour.code, declineCode: behaviour.declineCode, authorizationCode: null }, settleFromCall: 1 };
+    case 'fail_once':
+      return { settle: approvalFor(gatewayKey), settleFromCall: 2 }; // the first call under a key charges nothing
+    case 'always_unavailable':
+      return { settle: null, settleFromCall: 1 };
   }
+}
+
+/** Answers one call from the ledger entry as recorded with the settlement above. */
+function answerFor(behaviour: TestCardBehaviour, { entry, settled }: RecordedCall): Answer {
+  // These two cards misbehave on every call, even once the charge is settled.
+  if (behaviour.kind === 'never_answer') return { kind: 'silence' };
+  if (behaviour.kind === 'malformed') return { kind: 'malformed' };
+  // Charged by this call, and the answer is lost; a later call replays the approval below.
+  if (behaviour.kind === 'answer_late' && settled) return { kind: 'silence' };
+  const reply = settledReply(entry); // idempotent gateway key: a settled outcome is replayed, never charged twice
+  if (reply) return { kind: 'reply', reply };
+  if (behaviour.kind === 'fail_once' || behaviour.kind === 'always_unavailable') return { kind: 'unavailable', httpStatus: behaviour.httpStatus };
+  throw new Error(`ledger left key ${entry.gatewayKey} unsettled after a ${behaviour.kind} call`);
 }
 
 /**
@@ -101,20 +95,6 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Gatewa
   if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new RangeError(`latencyMs must be >= 0, got ${latencyMs}`);
   if (!Number.isFinite(retryAfterMs) || retryAfterMs < 0) throw new RangeError(`retryAfterMs must be >= 0, got ${retryAfterMs}`);
 
-  // Calls under one key update the ledger one at a time, so concurrent calls in this
-  // process cannot both charge. (The ledger port has no conditional write, so this
-  // does not extend across processes.)
-  const tails = new Map<string, Promise<unknown>>();
-  function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const run = (tails.get(key) ?? Promise.resolve()).then(work);
-    const tail = run.catch(() => undefined);
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
-    });
-    return run;
-  }
-
   /** A ledger failure is the gateway's own internal error: nothing was charged. */
   async function withLedger<T>(work: () => Promise<T>): Promise<T> {
     try {
@@ -126,25 +106,20 @@ export function createSimulatedGateway(options: SimulatedGatewayOptions): Gatewa
     }
   }
 
+  /** One atomic ledger write per call; the answer follows from what it recorded. */
   async function record(request: ChargeRequest, behaviour: TestCardBehaviour): Promise<Answer> {
-    const now = rfc3339(clock.now());
-    const previous = await ledger.get(request.gatewayKey);
-    const entry: LedgerEntry = previous
-      ? { ...previous, calls: previous.calls + 1, updatedAt: now }
-      : {
-          gatewayKey: request.gatewayKey, calls: 1, outcome: null, code: null, declineCode: null,
-          authorizationCode: null, amount: request.amount, currency: request.currency, createdAt: now, updatedAt: now,
-        };
-    const answer = decide(entry, behaviour);
-    await ledger.put(entry);
-    return answer;
+    const recorded = await ledger.recordCall({
+      gatewayKey: request.gatewayKey, amount: request.amount, currency: request.currency, at: rfc3339(clock.now()),
+      ...settlementFor(behaviour, request.gatewayKey),
+    });
+    return answerFor(behaviour, recorded);
   }
 
   return {
     async charge(request: ChargeRequest, signal: AbortSignal): Promise<ChargeReply> {
       if (signal.aborted) throw signal.reason; // never arrived: nothing recorded
       const behaviour = behaviourFor(request.card.number);
-      const answer = await withLedger(() => serialized(request.gatewayKey, () => record(request, behaviour)));
+      const answer = await withLedger(() => record(request, behaviour));
       if (answer.kind === 'silence') return untilAborted(signal);
       await delay(latencyMs, signal);
       switch (answer.kind) {

@@ -1,4 +1,5 @@
-import type { GatewayLedger, LedgerEntry } from '../../../ports/gateway-ledger.js';
+import type { GatewayLedger, LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
+import { applyCall } from '../shared/ledger-call.js';
 import { type MemoryState, copy } from './state.js';
 
 export class MemoryGatewayLedger implements GatewayLedger {
@@ -10,8 +11,11 @@ export class MemoryGatewayLedger implements GatewayLedger {
     return entry ? copy(entry) : null;
   }
 
-  async put(entry: LedgerEntry): Promise<void> {
+  /** Read and written without an await in between: atomic. */
+  async recordCall(call: LedgerCall): Promise<RecordedCall> {
     this.state.assertOpen();
-    this.state.ledger.set(entry.gatewayKey, copy(entry));
+    const recorded = applyCall(this.state.ledger.get(call.gatewayKey) ?? null, call);
+    this.state.ledger.set(call.gatewayKey, copy(recorded.entry));
+    return copy(recorded);
   }
 }

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { GatewayLedger, LedgerEntry } from '../../../ports/gateway-ledger.js';
+import type { GatewayLedger, LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
 import type { SqliteConnection } from './connection.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
 export class SqliteGatewayLedger implements GatewayLedger {
-  // Prepared once at open: the simulated gateway reads its ledger on every charge.
+  // Prepared once at open: reconciliation looks outcomes up.
   private readonly getStmt: Statement;
 
   constructor(private readonly conn: SqliteConnection) {
@@ -20,8 +20,8 @@ export class SqliteGatewayLedger implements GatewayLedger {
     return this.conn.run(() => (this.getStmt.get(gatewayKey) as LedgerEntry | undefined) ?? null);
   }
 
-  /** Group-committed on the write thread with the other writes of this turn of the event loop. */
-  async put(entry: LedgerEntry): Promise<void> {
-    await this.conn.write({ kind: 'ledger.put', entry });
+  /** Read and written on the write thread, group-committed with the other writes of this turn of the event loop. */
+  async recordCall(call: LedgerCall): Promise<RecordedCall> {
+    return (await this.conn.write({ kind: 'ledger.call', call })) as RecordedCall;
   }
 }

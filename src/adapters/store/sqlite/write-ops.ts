@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { StoredCheckpoint, StreamHead, StreamState } from '../../../ports/journal-store.js';
 import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
-import type { LedgerEntry } from '../../../ports/gateway-ledger.js';
+import type { LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
+import { applyCall } from '../shared/ledger-call.js';
 import { checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 
@@ -14,7 +15,7 @@ import { isConstraintError } from './errors.js';
 export type WriteOp =
   | { kind: 'claim'; claim: IdempotencyClaim }
   | { kind: 'release'; merchantId: string; key: string }
-  | { kind: 'ledger.put'; entry: LedgerEntry }
+  | { kind: 'ledger.call'; call: LedgerCall }
   | { kind: 'journal.commit'; units: CommitRows[] }
   /** Both answer whether the stream was still open (and so changed). */
   | { kind: 'stream.renew'; streamId: string; leaseExpiresAt: string }
@@ -61,6 +62,7 @@ export class SqliteWrites {
   private readonly idemTakeOver: Statement;
   private readonly idemUpdate: Statement;
   private readonly idemRelease: Statement;
+  private readonly ledgerSelect: Statement;
   private readonly ledgerPut: Statement;
   private readonly streamState: Statement;
   private readonly head: Statement;
@@ -92,6 +94,10 @@ export class SqliteWrites {
     this.idemRelease = db.prepare(`
       DELETE FROM idempotency
       WHERE merchant_id = ? AND key = ? AND response IS NULL AND payment_id IS NULL`);
+    this.ledgerSelect = db.prepare(`
+      SELECT gateway_key AS gatewayKey, calls, outcome, code, decline_code AS declineCode,
+             authorization_code AS authorizationCode, amount, currency, created_at AS createdAt, updated_at AS updatedAt
+      FROM gateway_ledger WHERE gateway_key = ?`);
     this.ledgerPut = db.prepare(`
       INSERT INTO gateway_ledger
         (gateway_key, calls, outcome, code, decline_code, authorization_code, amount, currency, created_at, updated_at)
@@ -123,9 +129,7 @@ export class SqliteWrites {
       case 'release':
         this.idemRelease.run(op.merchantId, op.key);
         return undefined;
-      case 'ledger.put':
-        this.ledgerPut.run(op.entry);
-        return undefined;
+      case 'ledger.call': return this.ledgerCall(op.call);
       case 'journal.commit':
         this.commitInSavepoint(op.units);
         return undefined;
@@ -151,6 +155,13 @@ export class SqliteWrites {
     // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
     this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
     return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
+  }
+
+  /** Read and written under the write lock, so calls under one key, from any process, count and settle one at a time. */
+  private ledgerCall(call: LedgerCall): RecordedCall {
+    const recorded = applyCall((this.ledgerSelect.get(call.gatewayKey) as LedgerEntry | undefined) ?? null, call);
+    this.ledgerPut.run(recorded.entry);
+    return recorded;
   }
 
   private commit(units: CommitRows[]): void {
