@@ -40,6 +40,8 @@ export async function createApiKey(
 export async function revokeApiKey(ctx: AppContext, caller: Caller, id: string): Promise<ApiKey> {
   const key = await ctx.store.keys.revoke(id, rfc3339(ctx.clock.now()));
   if (!key) throw new PaylogError('resource_missing', { param: 'id', message: `No such API key: '${id}'.` });
+  // Refused by this process from now on; other processes stop trusting it within their cache age.
+  ctx.apiKeyCache.forget(key.secretHash);
   await ctx.writer.append({ records: [draft(caller, 'key.revoked', key.id, 'success', { merchantId: key.merchantId })] });
   return key;
 }
@@ -48,14 +50,24 @@ export type AuthResult =
   | { ok: true; key: ApiKey }
   | { ok: false; code: 'api_key_missing' | 'api_key_invalid' | 'api_key_revoked'; keyId: string | null };
 
-/** Checks an Authorization header value. Never echoes or records the secret. */
+/**
+ * Checks an Authorization header value. Never echoes or records the secret. A valid key is
+ * looked up in the store at most once per cache age (see ApiKeyCache); unknown and revoked
+ * keys are looked up every time.
+ */
 export async function authenticate(ctx: AppContext, header: string | undefined): Promise<AuthResult> {
   if (header === undefined || header === '') return { ok: false, code: 'api_key_missing', keyId: null };
   const match = /^Bearer (\S+)$/.exec(header);
   const secret = match?.[1];
   if (!secret || !SECRET_PATTERN.test(secret)) return { ok: false, code: 'api_key_invalid', keyId: null };
-  const key = await ctx.store.keys.findByHash(hashSecret(secret));
+  const secretHash = hashSecret(secret);
+  const nowMs = ctx.clock.now();
+  const cached = ctx.apiKeyCache.get(secretHash, nowMs);
+  if (cached) return { ok: true, key: cached };
+  const epoch = ctx.apiKeyCache.epoch;
+  const key = await ctx.store.keys.findByHash(secretHash);
   if (!key) return { ok: false, code: 'api_key_invalid', keyId: null };
   if (key.revokedAt !== null) return { ok: false, code: 'api_key_revoked', keyId: key.id };
+  ctx.apiKeyCache.set(key, nowMs, epoch);
   return { ok: true, key };
 }

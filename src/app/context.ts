@@ -3,6 +3,7 @@ import type { Clock, Random } from '../ports/clock.js';
 import type { Gateway } from '../ports/gateway.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Store } from '../ports/store.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import type { RetryPolicy } from './charge-with-retries.js';
 import type { JournalWriter } from './journal-writer.js';
 
@@ -27,6 +28,8 @@ export interface AppContext {
   fingerprintKey: Buffer;
   metrics: Metrics;
   settings: AppSettings;
+  /** Valid API keys this process looked up recently (authentication reads the store at most once per age). */
+  apiKeyCache: ApiKeyCache;
 }
 
 /** Who is asking, as the audit record's actor and origin. */

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { createSimulatedGateway } from '../adapters/gateway/simulated/index.js';
+import { ApiKeyCache } from '../app/api-key-cache.js';
 import type { AppContext, Caller } from '../app/context.js';
 import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.js';
 import { sealAbandonedStreams } from '../app/seal-streams.js';
@@ -87,6 +88,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
       reconcileAfterMs: config.reconcileAfterMs,
     },
+    apiKeyCache: new ApiKeyCache(config.apiKeyCacheMs),
   };
   const system: Caller = { merchantId: '', actor, origin: { requestId: null, traceId: null, ip: null } };
   await writer.start(draft(system, 'journal.started', writer.streamId, 'success', {

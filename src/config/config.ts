@@ -16,6 +16,8 @@ export interface Config {
   logLevel: LogLevel;
   journalName: string;
   rateLimitPerSecond: number;
+  /** How long a process trusts a valid API key it looked up; 0 looks keys up on every request. */
+  apiKeyCacheMs: number;
   gatewayLatencyMs: number;
   gatewayAttemptTimeoutMs: number;
   gatewayMaxAttempts: number;
@@ -41,6 +43,9 @@ export interface Config {
   storePoolMax: number;
 }
 
+/** The longest a revoked key may keep working in a process that had looked it up (ms). */
+export const API_KEY_CACHE_MS_MAX = 60_000;
+
 /** Processes one `serve` may run; beyond the cores of a large box, more only add contention. */
 export const WORKERS_MAX = 64;
 
@@ -60,6 +65,7 @@ export const SETTINGS: Definitions = {
   logLevel: { flag: 'log-level', env: 'PAYLOG_LOG_LEVEL', description: 'operational log level', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   journalName: { flag: 'journal', env: 'PAYLOG_JOURNAL', description: 'the journal name every record carries', default: 'paylog-local', parse: pattern(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'lowercase letters, digits, "." or "-" (at most 63)') },
   rateLimitPerSecond: { flag: 'rate-limit', env: 'PAYLOG_RATE_LIMIT', description: 'requests per second per API key; 0 turns it off', default: 1000, parse: integer(0, 1_000_000) },
+  apiKeyCacheMs: { flag: 'api-key-cache-ms', env: 'PAYLOG_API_KEY_CACHE_MS', description: 'how long a process trusts a valid API key it looked up: a key revoked by another process still works there this long; 0 looks keys up on every request', default: 5000, parse: integer(0, API_KEY_CACHE_MS_MAX) },
   gatewayLatencyMs: { flag: 'gateway-latency-ms', env: 'PAYLOG_GATEWAY_LATENCY_MS', description: "the simulated gateway's answer time", default: 5, parse: integer(0, 60_000) },
   gatewayAttemptTimeoutMs: { flag: 'gateway-attempt-timeout-ms', env: 'PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS', description: 'time one gateway attempt may take', default: 3000, parse: integer(1, 60_000) },
   gatewayMaxAttempts: { flag: 'gateway-max-attempts', env: 'PAYLOG_GATEWAY_MAX_ATTEMPTS', description: 'gateway attempts per payment, the first included', default: 4, parse: integer(1, 10) },

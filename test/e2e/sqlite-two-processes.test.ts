@@ -22,6 +22,9 @@ interface Answer {
   body: { id?: string; status?: string; error?: { code?: string; payment?: { id: string } } };
 }
 
+/** A short key cache, so the revocation test waits it out quickly. */
+const KEY_CACHE_MS = 250;
+
 describe('two paylog serve processes on the same SQLite data dir', () => {
   let dataDir: string;
   let env: Record<string, string>;
@@ -56,7 +59,10 @@ describe('two paylog serve processes on the same SQLite data dir', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-two-'));
     // A gateway that takes a moment, so the racing requests overlap the first one's charge.
-    env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0', PAYLOG_GATEWAY_LATENCY_MS: '25', PAYLOG_RATE_LIMIT: '0' };
+    env = {
+      PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0', PAYLOG_GATEWAY_LATENCY_MS: '25', PAYLOG_RATE_LIMIT: '0',
+      PAYLOG_API_KEY_CACHE_MS: String(KEY_CACHE_MS),
+    };
     raceSecret = createKey('acme');
     revokeSecret = createKey('globex');
     const listed = JSON.parse(runPaylog(['keys', 'list', '--json'], env).stdout) as { id: string; merchantId: string }[];
@@ -72,6 +78,8 @@ describe('two paylog serve processes on the same SQLite data dir', () => {
       for (const server of servers) expect(await list(server, revokeSecret)).toEqual({ status: 200 });
       const revoked = runPaylog(['keys', 'revoke', revokeKeyId], env);
       expect(revoked.status, revoked.stderr).toBe(0);
+      // Each server trusts the key it looked up for at most PAYLOG_API_KEY_CACHE_MS.
+      await new Promise((resolve) => setTimeout(resolve, KEY_CACHE_MS));
       revokedAnswers = await Promise.all(servers.map((server) => list(server, revokeSecret)));
       // The other merchant's key is unaffected.
       for (const server of servers) expect(await list(server, raceSecret)).toEqual({ status: 200 });
@@ -129,7 +137,7 @@ describe('two paylog serve processes on the same SQLite data dir', () => {
     }
   });
 
-  it('a key revoked with `paylog keys revoke` while both run is refused by both (401 api_key_revoked)', () => {
+  it('a key revoked with `paylog keys revoke` while both run is refused by both within PAYLOG_API_KEY_CACHE_MS (401 api_key_revoked)', () => {
     expect(revokedAnswers).toEqual([{ status: 401, code: 'api_key_revoked' }, { status: 401, code: 'api_key_revoked' }]);
     const db = new Database(join(dataDir, 'paylog.db'), { readonly: true });
     try {

@@ -268,3 +268,18 @@ describe('setting parsers', () => {
     expect(() => pattern(/^[a-z]+$/, 'letters')('ABC')).toThrow('must be letters');
   });
 });
+
+describe('PAYLOG_API_KEY_CACHE_MS (--api-key-cache-ms)', () => {
+  it('defaults to 5000 and accepts 0 (off) to 60000 from the environment or the flag', () => {
+    expect(loadConfig({}, {}).apiKeyCacheMs).toBe(5000);
+    expect(loadConfig({}, { PAYLOG_API_KEY_CACHE_MS: '0' }).apiKeyCacheMs).toBe(0);
+    expect(loadConfig({}, { PAYLOG_API_KEY_CACHE_MS: '60000' }).apiKeyCacheMs).toBe(60_000);
+    expect(loadConfig({ 'api-key-cache-ms': '100' }, { PAYLOG_API_KEY_CACHE_MS: '0' }).apiKeyCacheMs).toBe(100);
+    expect(SETTINGS.apiKeyCacheMs).toMatchObject({ flag: 'api-key-cache-ms', env: 'PAYLOG_API_KEY_CACHE_MS', default: 5000 });
+  });
+
+  it.each(['-1', '60001', '5s', '1.5'])('refuses %j with a one-line ConfigError naming the setting', (value) => {
+    expect(configError({}, { PAYLOG_API_KEY_CACHE_MS: value }).message)
+      .toBe(`PAYLOG_API_KEY_CACHE_MS (--api-key-cache-ms): must be a whole number from 0 to 60000, got ${JSON.stringify(value)}`);
+  });
+});
