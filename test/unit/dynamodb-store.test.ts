@@ -54,7 +54,14 @@ describe('createTables', () => {
     const before = await Promise.all((Object.keys(TABLES) as TableName[]).map((t) => describeTable(tableName(prefix, t))));
     await createTables({ url: urlFor(prefix) });
 
-    const listed = (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+    // Every table of the run's DynamoDB Local, page by page: other tests' tables are there too.
+    const listed: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await client.send(new ListTablesCommand(after === undefined ? {} : { ExclusiveStartTableName: after }));
+      listed.push(...(page.TableNames ?? []));
+      after = page.LastEvaluatedTableName;
+    } while (after !== undefined);
     const expectedNames = (Object.keys(TABLES) as TableName[]).map((t) => tableName(prefix, t)).sort();
     expect(listed.filter((n) => n.startsWith(`${prefix}-`)).sort()).toEqual(expectedNames);
 
