@@ -1,41 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTables, openDynamoStore } from '../../src/adapters/store/dynamodb/index.js';
+import { describe, expect, it } from 'vitest';
 import type { LedgerCall } from '../../src/ports/gateway-ledger.js';
-import type { Store } from '../../src/ports/store.js';
 import { at } from '../contract/fixtures.js';
-import { type DynamoProxy, startDynamoProxy } from '../support/dynamodb-proxy.js';
-import { dynamoEndpoint, freshPrefix } from '../support/dynamodb.js';
+import { proxiedStores } from '../support/proxied-dynamo-store.js';
 
 /**
  * The SDK retries a ledger UpdateItem whose answer was lost after it landed. ADD is not
  * idempotent, so the retry must recognise the call's own write: each call counted once.
  */
-let proxy: DynamoProxy;
-const opened: Store[] = [];
-
-beforeAll(async () => {
-  proxy = await startDynamoProxy(dynamoEndpoint());
-});
-afterEach(() => {
-  proxy.decide = () => 'pass';
-});
-afterAll(async () => {
-  for (const store of opened) await store.close();
-  await proxy.close();
-});
-
-async function freshStore(): Promise<Store> {
-  const url = `dynamodb://${freshPrefix('ledger-retries')}?endpoint=${proxy.endpoint}`;
-  await createTables({ url });
-  const store = await openDynamoStore({ url, requestTimeoutMs: 2_000 });
-  opened.push(store);
-  return store;
-}
+const { proxy, freshStore } = proxiedStores('ledger-retries', 2_000);
 
 /** Lands the next UpdateItem but drops its answer, so the SDK sends it again. */
 function dropNextUpdateAnswer(): () => number {
   let dropped = 0;
-  proxy.decide = (request) => {
+  proxy().decide = (request) => {
     if (request.action !== 'UpdateItem' || dropped > 0) return 'pass';
     dropped += 1;
     return 'drop-after';
@@ -61,7 +38,7 @@ describe('DynamoDB ledger: a call whose answer was lost after it landed', () => 
     const store = await freshStore();
     await store.gatewayLedger.recordCall(approve(0));
     let updates = 0;
-    proxy.decide = (request) => {
+    proxy().decide = (request) => {
       if (request.action !== 'UpdateItem') return 'pass';
       updates += 1;
       return updates === 2 ? 'drop-after' : 'pass'; // the settle attempt fails its condition; the count's answer is lost
@@ -75,7 +52,7 @@ describe('DynamoDB ledger: a call whose answer was lost after it landed', () => 
     const store = await freshStore();
     await store.gatewayLedger.recordCall(approve(0, 2));
     let updates = 0;
-    proxy.decide = (request) => {
+    proxy().decide = (request) => {
       if (request.action !== 'UpdateItem') return 'pass';
       updates += 1;
       return updates === 1 || updates === 3 ? 'drop-after' : 'pass'; // the count's answer, then the settlement's

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTables, openDynamoStore } from '../../src/adapters/store/dynamodb/index.js';
-import { type Store, StoreUnavailableError } from '../../src/ports/store.js';
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/ports/store.js';
 import { StreamBuilder, at, claim, openStream, payment, streamInfo } from '../contract/fixtures.js';
-import { type DynamoProxy, type Fault, startDynamoProxy } from '../support/dynamodb-proxy.js';
-import { dynamoEndpoint, freshPrefix } from '../support/dynamodb.js';
+import type { Fault } from '../support/dynamodb-proxy.js';
+import { proxiedStores } from '../support/proxied-dynamo-store.js';
 
 /**
  * The SDK retries what failed on the way (a 500, throttling, a conflict with another
@@ -11,33 +10,13 @@ import { dynamoEndpoint, freshPrefix } from '../support/dynamodb.js';
  * first attempt landed is recognised as ours, a transaction is applied once, and what the
  * retries cannot fix is reported as an outage with nothing written.
  */
-let proxy: DynamoProxy;
-const opened: Store[] = [];
-
-beforeAll(async () => {
-  proxy = await startDynamoProxy(dynamoEndpoint());
-});
-afterEach(() => {
-  proxy.decide = () => 'pass';
-});
-afterAll(async () => {
-  for (const store of opened) await store.close();
-  await proxy.close();
-});
-
-async function freshStore(): Promise<Store> {
-  const url = `dynamodb://${freshPrefix('retries')}?endpoint=${proxy.endpoint}`;
-  await createTables({ url });
-  // A short answer timeout: attempts at an endpoint that never answers end after it.
-  const store = await openDynamoStore({ url, requestTimeoutMs: 500 });
-  opened.push(store);
-  return store;
-}
+// A short answer timeout: attempts at an endpoint that never answers end after it.
+const { proxy, freshStore } = proxiedStores('retries', 500);
 
 /** Fails the next `times` requests of `action` with `fault`, passes everything else; returns how many it failed. */
 function failNext(action: string, fault: Fault, times = 1): () => number {
   let failed = 0;
-  proxy.decide = (request) => {
+  proxy().decide = (request) => {
     if (request.action !== action || failed >= times) return 'pass';
     failed += 1;
     return fault;
@@ -46,7 +25,7 @@ function failNext(action: string, fault: Fault, times = 1): () => number {
 }
 
 function attempts(action: string, since: number): number {
-  return proxy.log.filter((entry) => entry.n > since && entry.action === action).length;
+  return proxy().log.filter((entry) => entry.n > since && entry.action === action).length;
 }
 
 describe.each(['error', 'throttle', 'conflict', 'drop-before', 'drop-after'] as const)('a journal commit whose first attempt meets %s', (fault) => {
@@ -55,7 +34,7 @@ describe.each(['error', 'throttle', 'conflict', 'drop-before', 'drop-after'] as 
     const stream = await openStream(store, 'str_a');
     const p = payment(1);
     await store.idempotency.claim(claim(0));
-    const since = proxy.log.length;
+    const since = proxy().log.length;
     const failed = failNext('TransactWriteItems', fault);
     const records = stream.many(3, { resource: p.id });
     await store.journal.commit([{ records, payment: p, idempotency: { merchantId: 'acme', key: 'key-1', paymentId: p.id } }]);
@@ -104,20 +83,20 @@ describe('failures that outlast the retries', () => {
   it.each(['error', 'throttle', 'conflict', 'drop-before'] as const)('%s on every attempt: the commit fails as an outage and writes nothing', async (fault) => {
     const store = await freshStore();
     const stream = await openStream(store, 'str_a');
-    const since = proxy.log.length;
+    const since = proxy().log.length;
     failNext('TransactWriteItems', fault, Number.POSITIVE_INFINITY);
     const err = await store.journal.commit([{ records: stream.many(2) }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as Error).message).toMatch(/^DynamoDB store failed \(\w+\)$/);
     expect(attempts('TransactWriteItems', since)).toBe(3); // the SDK's default: three attempts
-    proxy.decide = () => 'pass';
+    proxy().decide = () => 'pass';
     expect(await store.journal.head('str_a')).toBeNull();
   });
 
   it('an endpoint that never answers: each attempt times out, and the call fails as an outage instead of waiting forever', async () => {
     const store = await freshStore();
     const stream = await openStream(store, 'str_a');
-    const since = proxy.log.length;
+    const since = proxy().log.length;
     failNext('TransactWriteItems', 'hang', Number.POSITIVE_INFINITY);
     const err = await store.journal.commit([{ records: stream.many(1) }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
@@ -133,7 +112,7 @@ describe('failures that outlast the retries', () => {
     const records = stream.many(2);
     // The store cannot tell whether it committed: it says it failed; the writer then reads the head.
     await expect(store.journal.commit([{ records }])).rejects.toBeInstanceOf(StoreUnavailableError);
-    proxy.decide = () => 'pass';
+    proxy().decide = () => 'pass';
     expect(await store.journal.readStream('str_a', 1, 10)).toEqual(records);
   });
 });
