@@ -51,7 +51,7 @@ export function sectionOf(r) {
     '**Per invocation.** The baseline claims the key with one conditional `PutItem`, runs the handler — a random UUID as',
     'transaction ID, one audit line through Powertools Logger, one metric through Powertools Metrics — and stores the response',
     'with one `UpdateItem`; it does not authenticate, check the card, call a gateway, keep a payment or chain anything. paylog',
-    'looks up the API key, validates and fingerprints the card, claims the key, commits `payment.received` with the new',
+    'authenticates the API key (from its per-process cache once warm), validates and fingerprints the card, claims the key, commits `payment.received` with the new',
     'payment before calling the gateway, records the call in the gateway ledger, then commits `payment.attempted` and',
     '`payment.succeeded` with the final payment and its stored response — two commits to the hash-chained journal — and writes',
     'its three audit records, two request log lines and one EMF document to stdout. DynamoDB requests per invocation, by action',
@@ -64,5 +64,28 @@ export function sectionOf(r) {
     '',
     'On AWS each request is a network round trip to DynamoDB, usually longer than one on loopback, so the difference in',
     'requests weighs more there than here.',
+    '',
+    floorParagraph(r),
+  ].join('\n');
+}
+
+/**
+ * What the requests alone cost: bare SDK calls of the same kinds, on the same emulator, in the
+ * same run. paylog's four requests depend on one another, so their sum bounds its p50 from below.
+ */
+function floorParagraph(r) {
+  const f = r.floors;
+  const paylogFloor = f.putItem + f.transaction4 + f.updateItem + f.transaction5;
+  // The claim written in the payment.received transaction: one request fewer, the transaction one item larger.
+  const mergedFloor = f.transaction5 + f.updateItem + f.transaction5;
+  const baselineFloor = f.putItem + f.updateItem;
+  return [
+    `**What the requests alone cost.** Bare SDK calls of the same kinds, with items of about the same sizes and no handler code, on the same`,
+    `DynamoDB Local in the same run (p50): a conditional \`PutItem\` ${ms(f.putItem)}, an \`UpdateItem\` ${ms(f.updateItem)}, a`,
+    `\`TransactWriteItems\` of 4 items ${ms(f.transaction4)} and of 5 items ${ms(f.transaction5)}. paylog's four requests wait for one another —`,
+    'the claim, then `payment.received`, then the gateway\'s ledger entry, then the outcome — so they alone take',
+    `${ms(paylogFloor)}: **${fmt(paylogFloor / r.baseline.p50Ms, 2)}× the baseline's whole p50** (whose own two requests take ${ms(baselineFloor)}), before any`,
+    `work of paylog's own. Writing the claim in the \`payment.received\` transaction would leave three, about ${ms(mergedFloor)}`,
+    `(${fmt(mergedFloor / r.baseline.p50Ms, 2)}×). [performance.md](performance.md#lambda-on-dynamodb) has the rest of the breakdown.`,
   ].join('\n');
 }

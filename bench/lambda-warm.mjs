@@ -4,7 +4,8 @@
 // and the ratio of the p50s. Each handler runs in its own Node process, one invocation at a
 // time, as a Lambda execution environment does; both get the same API Gateway events and the
 // same emulator, in alternating rounds so machine noise hits both. A last short pass through a
-// counting proxy gives each handler's DynamoDB requests per invocation, by action.
+// counting proxy gives each handler's DynamoDB requests per invocation, by action, and bare SDK
+// calls of the same kinds give what those requests alone cost (bench/dynamodb-request-floor.mjs).
 // `node bench/lambda-warm.mjs [--json]`; run `npm run build && npm run build:lambda` first.
 import { fork, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { startCountingProxy } from './dynamodb-counting-proxy.mjs';
 import { ROOT, median, paymentBody, stopChild, tempDir } from './lib.mjs';
 import { createIdempotencyTable } from './powertools-baseline/table.mjs';
 import { sectionOf } from './lambda-warm-report.mjs';
+import { requestFloors } from './dynamodb-request-floor.mjs';
 
 const WARMUP_INVOCATIONS = 200;
 /** Measured invocations per handler, split evenly over the rounds. */
@@ -215,7 +217,9 @@ export async function measure() {
       for (const env of envs) await env.stop();
     }
     const [paylogCounts, baselineCounts] = await countingPass(dynamo.endpoint, nextEvents, makeEnvs, dir);
+    const floors = await requestFloors({ endpoint: dynamo.endpoint, region: REGION, credentials });
     return {
+      floors,
       paylog: { ...timed[0], requests: paylogCounts },
       baseline: { ...timed[1], requests: baselineCounts },
       ratioP50: timed[0].p50Ms / timed[1].p50Ms,
