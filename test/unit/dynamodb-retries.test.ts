@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/ports/store.js';
+import { type Store, StoreUnavailableError } from '../../src/ports/store.js';
 import { StreamBuilder, at, claim, openStream, payment, streamInfo } from '../contract/fixtures.js';
+import type { Payment } from '../../src/core/payment.js';
+import type { CommitUnit } from '../../src/ports/journal-store.js';
 import type { Fault } from '../support/dynamodb-proxy.js';
 import { proxiedStores } from '../support/proxied-dynamo-store.js';
 
@@ -116,3 +118,53 @@ describe('failures that outlast the retries', () => {
     expect(await store.journal.readStream('str_a', 1, 10)).toEqual(records);
   });
 });
+
+describe('a batch over one transaction', () => {
+  /** 40 units of a payment record with its payment and key: 160 items, more than one transaction holds. */
+  async function bigBatch(store: Store, stream: StreamBuilder): Promise<CommitUnit[]> {
+    const units: CommitUnit[] = [];
+    for (let n = 0; n < 40; n++) {
+      const p = payment(n);
+      await store.idempotency.claim(claim(0, { key: `key-${n}` }));
+      units.push({ records: [stream.next({ resource: p.id })], payment: p, idempotency: { merchantId: 'acme', key: `key-${n}`, paymentId: p.id } });
+    }
+    return units;
+  }
+
+  it('commits as consecutive transactions, all of it', async () => {
+    const store = await freshStore();
+    const stream = await openStream(store, 'str_a');
+    const units = await bigBatch(store, stream);
+    const since = proxy().log.length;
+    await store.journal.commit(units);
+    expect(attempts('TransactWriteItems', since)).toBeGreaterThan(1);
+    expect(await store.journal.readStream('str_a', 1, 100)).toEqual(units.flatMap((u) => u.records));
+    for (const unit of units) expect(await store.payments.get('acme', unit.payment?.id as string)).toEqual(unit.payment);
+  });
+
+  it('when a later transaction fails, the earlier ones stay whole: the head and every unit up to it, nothing after', async () => {
+    const store = await freshStore();
+    const stream = await openStream(store, 'str_a');
+    const units = await bigBatch(store, stream);
+    let transactions = 0;
+    proxy().decide = (request) => (request.action === 'TransactWriteItems' && ++transactions >= 2 ? 'error' : 'pass');
+    await expect(store.journal.commit(units)).rejects.toBeInstanceOf(StoreUnavailableError);
+    proxy().decide = () => 'pass';
+
+    const stored = await store.journal.readStream('str_a', 1, 100);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThan(units.length);
+    expect(await store.journal.head('str_a')).toEqual({ seq: stored.length, hash: stored.at(-1)?.hash });
+    // Every unit of the first transaction is complete, read model included; no later unit left a trace.
+    for (const [i, unit] of units.entries()) {
+      const p = unit.payment as Payment;
+      expect(await store.payments.get('acme', p.id)).toEqual(i < stored.length ? p : null);
+    }
+    // The stream continues right after the prefix.
+    const rest = new StreamBuilder('str_a');
+    for (let n = 0; n < stored.length; n++) rest.next({ resource: payment(n).id }); // the same records again, to chain after
+    await store.journal.commit([{ records: [rest.next()] }]);
+    expect(await store.journal.head('str_a')).toMatchObject({ seq: stored.length + 1 });
+  });
+});
+
