@@ -1,4 +1,5 @@
 import { ChainVerifier, type ChainReport, type VerifierOptions } from '../core/chain-verifier.js';
+import { headOfLine } from '../core/signed-head.js';
 import type { JournalStore } from '../ports/journal-store.js';
 import { type SourcedRecord, storeRecords } from './journal-source.js';
 
@@ -9,7 +10,7 @@ export interface VerifyOptions extends VerifierOptions {
 /** Progress is reported every this many records. */
 export const PROGRESS_EVERY_RECORDS = 10_000;
 
-/** Verifies every record of a source (an export) in one pass; memory is bounded per stream. */
+/** Verifies every record of a source (an export, a mirror's lines) in one pass; memory is bounded per stream. */
 export async function verifyRecords(source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions = {}): Promise<ChainReport> {
   return run(new ChainVerifier(options), source, options);
 }
@@ -26,10 +27,20 @@ export async function verifyStore(journal: JournalStore, options: VerifyOptions 
   return run(verifier, storeRecords(journal), options);
 }
 
+/**
+ * Head values among the records (`{ head }`: a file's head lines, a store's newest head after
+ * its stream's records) are signed heads of their streams, handed over in their place, after
+ * the records they cover; everything else is a record.
+ */
 async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions): Promise<ChainReport> {
   let count = 0;
   for await (const batch of source) {
     for (const { value, at } of batch) {
+      const head = headOfLine(value);
+      if (head) {
+        verifier.expectHead(head.stream, head, at);
+        continue;
+      }
       verifier.add(value, at);
       if (++count % PROGRESS_EVERY_RECORDS === 0) options.onProgress?.(count);
     }

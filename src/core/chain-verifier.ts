@@ -1,138 +1,47 @@
 import { type AuditRecord, GENESIS_PREV, RECORD_TYPES, recordLeafHash } from './audit-record.js';
-import { type TrustedKey, checkCheckpoint, checkpointOrigin } from './checkpoint.js';
+import {
+  type ChainReport, DEFAULT_MAX_CLOCK_SKEW_MS, type Location, type Problem, type ProblemKind, type StreamSummary, type VerifierOptions,
+} from './chain-report.js';
+import { checkCheckpoint, checkpointOrigin } from './checkpoint.js';
 import { MerkleFrontier } from './merkle.js';
+import { parseRfc3339 } from './parse-time.js';
+import { RecentFrontiers, type TreeAt } from './recent-frontiers.js';
+import { RecentHashes } from './recent-hashes.js';
+import type { SignedHead } from './signed-head.js';
+import type { ExpectedSignature, SignatureKind, StreamState } from './stream-state.js';
+import { rfc3339 } from './time.js';
 
-export type ProblemKind =
-  | 'malformed'      // not a record at all
-  | 'modified'       // the record's hash does not match its content
-  | 'chain_broken'   // prev does not match the hash of the record before it
-  | 'missing'        // a seq never arrived (record deleted)
-  | 'reordered'      // a seq arrived after a later one
-  | 'duplicate'      // the same seq twice (record inserted or copied)
-  | 'misplaced'      // stored under another stream or seq than it says (copied from elsewhere)
-  | 'wrong_journal'   // belongs to another journal
-  | 'checkpoint_invalid'   // forged, unknown or expired key, malformed, wrong origin
-  | 'checkpoint_mismatch'  // a validly signed checkpoint whose root the records do not reproduce (history rewritten)
-  | 'truncated'            // the stream is shorter than a checkpoint of it
-  | 'appended_after_seal'  // records after the checkpoint that sealed a crashed writer's stream
-  | 'stale';               // an open stream whose newest checkpoint is older than allowed
-
-export interface Problem {
-  stream: string;
-  seq: number | null;
-  kind: ProblemKind;
-  message: string;
-}
-
-export type StreamEnd = 'stopped' | 'sealed_after_crash' | 'open';
-
-export interface StreamSummary {
-  stream: string;
-  records: number;
-  lastSeq: number;
-  lastHash: string;
-  stopped: boolean;
-  /** How the stream ended: cleanly, sealed by another writer after a crash, or not (yet). */
-  end: StreamEnd;
-  checkpoints: number;
-  /** Records after the last checkpoint: valid links, but not yet covered by a signature. */
-  uncovered: number;
-  valid: boolean;
-}
-
-export interface ChainReport {
-  streams: StreamSummary[];
-  records: number;
-  checkpoints: number;
-  problems: Problem[];
-}
-
-export interface VerifierOptions {
-  /** The journal name records must carry; when absent, the first record's. */
-  journal?: string;
-  /** Keys trusted for checkpoints. Without them, checkpoint signatures are not checked. */
-  trusted?: readonly TrustedKey[];
-  /** "Now" for the freshness check. */
-  nowMs?: number;
-  /** An open stream whose newest checkpoint is older than this is reported stale. */
-  maxCheckpointAgeMs?: number;
-}
-
-interface ExpectedCheckpoint {
-  size: number;
-  root: string;
-  /** What to call it in a problem. */
-  source: string;
-  /** A seal (another writer's checkpoint of a crashed stream): nothing may follow it. */
-  seal: boolean;
-}
-
-/** Where a record was found, when the container says (a store row's key, an export's line). */
-export interface Location {
-  stream?: string;
-  seq?: number;
-  line?: number;
-}
-
-interface StreamState {
-  stream: string;
-  expectedSeq: number;
-  prevHash: string;
-  records: number;
-  lastHash: string;
-  stopped: boolean;
-  seen: RecentHashes;
-  missing: Map<number, Problem>;
-  problems: Problem[];
-  frontier: MerkleFrontier;
-  checkpoints: number;
-  /** Records covered by a verified signature (a checkpoint record covers itself as well). */
-  covered: number;
-  lastCheckpointMs: number | null;
-  firstMs: number | null;
-  sealed: boolean;
-  mustStop: boolean;
-  /** The last record is a journal.checkpoint (valid or not: an invalid one is reported as such). */
-  lastIsCheckpoint: boolean;
-  expected: ExpectedCheckpoint[];
-}
+export * from './chain-report.js';
 
 /** Bounds what one stream's verification holds in memory, whatever the journal's size. */
 const MISSING_TRACKED_MAX = 10_000;
 const SEEN_HASHES_MAX = 10_000;
-
 /**
- * The hashes of recently seen seqs (to tell a duplicate from a different record claiming the
- * same seq), in a ring indexed by seq. A Map trimmed by deleting its oldest entry did the same,
- * but its iterator walked over every deleted slot: a third of verify's time.
+ * Sizes back from the newest at which a late signature's root can still be checked: a forged
+ * tail up to this long is named from its first record; a longer one from the last signature
+ * that could be checked.
  */
-class RecentHashes {
-  private readonly seqs: number[];
-  private readonly hashes: string[];
+export const RECENT_TREES_MAX = 1024;
+/**
+ * Signatures waiting for records not read yet. A store gives one head and one checkpoint per
+ * stream, and a file gives a head after the records it covers; only a hostile file has more.
+ */
+const EXPECTED_PER_STREAM_MAX = 10_000;
+/** A ts quoted in a problem is cut to this many characters: it may be anything. */
+const QUOTED_TS_MAX = 40;
 
-  constructor(private readonly capacity: number) {
-    this.seqs = new Array<number>(capacity).fill(0);
-    this.hashes = new Array<string>(capacity).fill('');
-  }
-
-  get(seq: number): string | undefined {
-    const slot = seq % this.capacity;
-    return this.seqs[slot] === seq ? this.hashes[slot] : undefined;
-  }
-
-  set(seq: number, hash: string): void {
-    const slot = seq % this.capacity;
-    this.seqs[slot] = seq;
-    this.hashes[slot] = hash;
-  }
-}
 const HEX64 = /^[0-9a-f]{64}$/;
 const KNOWN_TYPES: ReadonlySet<string> = new Set(RECORD_TYPES);
 
+/** "seq 9", or "3 records from seq 9 on": a run of records reported once. */
+const run = (seq: number, count: number): string => (count === 1 ? `seq ${seq}` : `${count.toLocaleString('en-US')} records from seq ${seq} on`);
+const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+
 /**
  * Checks hash chains record by record, in one pass with bounded memory per stream:
- * hash recomputation, prev links, seq continuity, stream and journal consistency.
- * Records of several streams may arrive interleaved.
+ * hash recomputation, prev links, seq continuity, stream and journal consistency, record
+ * times, and every signature (checkpoint records, seals, stored checkpoints, signed heads)
+ * against the trusted keys. Records of several streams may arrive interleaved.
  */
 export class ChainVerifier {
   private readonly streams = new Map<string, StreamState>();
@@ -140,22 +49,40 @@ export class ChainVerifier {
   private total = 0;
   private journal: string | undefined;
   private readonly options: VerifierOptions;
+  private readonly skewMs: number;
+  /** Coverage is a pass condition: asked for, and signatures are checked at all. */
+  private readonly strict: boolean;
 
   constructor(options: string | VerifierOptions = {}) {
     this.options = typeof options === 'string' ? { journal: options } : options;
     this.journal = this.options.journal;
+    this.skewMs = this.options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    this.strict = this.options.requireCoverage === true && this.options.trusted !== undefined;
   }
 
   /**
    * A checkpoint the store holds for a stream (or a seal another writer made): the stream
-   * must reach its size and reproduce its root. Checked as the records stream past.
+   * must reach its size and reproduce its root. Checked as the records stream past. Its
+   * `createdAt` is not signed, so it is not used.
    */
-  expectCheckpoint(stream: string, checkpoint: { size: number; root: string; note: string; createdAt: string }, seal = false): void {
-    const state = this.stateOf(stream);
+  expectCheckpoint(stream: string, checkpoint: { size: number; root: string; note: string; createdAt?: string }, seal = false): void {
     const source = seal ? 'sealing checkpoint' : `stored checkpoint of size ${checkpoint.size}`;
-    if (!this.checkNote(state, null, checkpoint.note, checkpoint.size, checkpoint.root, Date.parse(checkpoint.createdAt), source)) return;
-    state.expected.push({ size: checkpoint.size, root: checkpoint.root, source, seal });
-    if (seal) state.sealed = true;
+    this.expectSigned(stream, checkpoint, seal ? 'seal' : 'checkpoint', source, null);
+  }
+
+  /**
+   * A signed head of a stream: from the store (its newest, read after the records), or a head
+   * line of a file, which follows the records it covers. Each must be validly signed and match
+   * the records; the largest gives coverage. One that arrives more than RECENT_TREES_MAX records
+   * after its size cannot have its root checked in one pass, so it covers nothing.
+   */
+  expectHead(stream: string, head: SignedHead, at: Location = {}): void {
+    const source = at.line !== undefined ? `signed head on line ${at.line}` : `signed head of size ${head.size}`;
+    if (head.stream !== stream) {
+      this.problemAt(this.stateOf(stream), head.size || null, 'checkpoint_invalid', `${source}: it is the head of stream ${head.stream}`);
+      return;
+    }
+    this.expectSigned(stream, head, 'head', source, head.size || null);
   }
 
   add(value: unknown, at: Location = {}): void {
@@ -198,6 +125,7 @@ export class ChainVerifier {
       }
       return;
     }
+    if (state.records === 0 && record.seq > 1) state.partial = true;
     if (record.seq > state.expectedSeq) {
       for (let seq = state.expectedSeq; seq < record.seq; seq++) {
         if (state.missing.size >= MISSING_TRACKED_MAX) break;
@@ -213,17 +141,28 @@ export class ChainVerifier {
       }
     }
     if (record.seq === 1 && record.type !== 'journal.started') problem('chain_broken', 'stream does not begin with journal.started');
+    const ms = this.checkTime(state, record);
+    this.checkAfterStop(state, record);
 
-    this.beforeLeaf(state, record);
+    this.beforeLeaf(state, record, ms);
     // Follow the record's own claimed hash so one altered record is reported once, not again at its successor.
     state.frontier.push(Buffer.from(record.hash, 'hex'));
     state.lastIsCheckpoint = record.type === 'journal.checkpoint';
-    state.firstMs ??= Date.parse(record.ts);
+    if (ms !== null) {
+      state.firstMs ??= ms;
+      state.lastMs = ms;
+      state.lastTs = record.ts;
+      state.maxMs = Math.max(state.maxMs ?? ms, ms);
+    }
+    state.recent.set(state.frontier.size, { frontier: state.frontier.clone(), maxMs: state.maxMs });
     state.prevHash = record.hash;
     state.lastHash = record.hash;
     state.expectedSeq = record.seq + 1;
     state.records++;
-    if (record.type === 'journal.stopped') state.stopped = true;
+    if (record.type === 'journal.stopped') {
+      state.stopped = true;
+      state.stoppedSeq ??= record.seq;
+    }
     state.seen.set(record.seq, record.hash);
   }
 
@@ -234,6 +173,8 @@ export class ChainVerifier {
     for (const state of this.streams.values()) {
       this.checkExpected(state, true);
       this.checkFinalCheckpoint(state);
+      this.reportTails(state);
+      this.checkCoverage(state);
       this.checkFreshness(state);
       const own = [...state.problems, ...state.missing.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
       problems.push(...own);
@@ -246,15 +187,50 @@ export class ChainVerifier {
         stopped: state.stopped,
         end: state.stopped ? 'stopped' : state.sealed ? 'sealed_after_crash' : 'open',
         checkpoints: state.checkpoints,
-        uncovered: Math.max(0, state.records - state.covered),
+        uncovered: Math.max(0, state.records - this.coveredOf(state)),
         valid: own.length === 0,
       });
     }
     return { streams, records: this.total, checkpoints, problems };
   }
 
+  /** The store says the stream was stopped cleanly: its end must show it. */
+  expectStopped(stream: string): void {
+    this.stateOf(stream).mustStop = true;
+  }
+
+  /**
+   * A record's time: RFC 3339, never before the previous record's (a writer stamps the
+   * previous time when its clock steps back), never beyond the time of verification. Returns
+   * its ms, or null when it is not a time.
+   */
+  private checkTime(state: StreamState, record: AuditRecord): number | null {
+    const ms = parseRfc3339(record.ts);
+    if (ms === null) {
+      this.problemAt(state, record.seq, 'malformed', `ts ${JSON.stringify(record.ts.slice(0, QUOTED_TS_MAX))} is not an RFC 3339 time`);
+      return null;
+    }
+    if (state.lastMs !== null && ms < state.lastMs) {
+      this.problemAt(state, record.seq, 'time_invalid', `ts ${record.ts} is earlier than the previous record's, ${state.lastTs}`);
+    }
+    const now = this.options.nowMs;
+    if (now !== undefined && ms > now + this.skewMs) {
+      state.future ??= { seq: record.seq, ts: record.ts };
+      state.futureCount++;
+    }
+    return ms;
+  }
+
+  /** A clean stop is journal.stopped, then at most the one checkpoint that seals it; nothing else. */
+  private checkAfterStop(state: StreamState, record: AuditRecord): void {
+    if (state.stoppedSeq === null) return;
+    if (record.seq === state.stoppedSeq + 1 && record.type === 'journal.checkpoint') return;
+    if (state.afterStop) state.afterStop.count++;
+    else state.afterStop = { seq: record.seq, count: 1 };
+  }
+
   /** Merkle and checkpoint checks, before the record's own leaf joins the tree. */
-  private beforeLeaf(state: StreamState, record: AuditRecord): void {
+  private beforeLeaf(state: StreamState, record: AuditRecord, ms: number | null): void {
     this.checkExpected(state, false);
     const data = record.data as Record<string, unknown>;
     if (record.type === 'journal.checkpoint') {
@@ -265,69 +241,136 @@ export class ChainVerifier {
         this.problemAt(state, record.seq, 'checkpoint_invalid', 'checkpoint record lacks size, root or note');
         return;
       }
-      if (size !== state.frontier.size) {
+      if (!state.partial && size !== state.frontier.size) {
         this.problemAt(state, record.seq, 'checkpoint_mismatch', `checkpoint claims ${size} records before it, the stream has ${state.frontier.size}`);
         return;
       }
-      if (!this.checkNote(state, record.seq, note, size, root, Date.parse(record.ts), 'checkpoint')) return;
+      const signed = this.acceptSignature(state, record.seq, note, size, root, 'checkpoint');
+      if (!signed || state.partial) return;
       if (root !== state.frontier.root().toString('hex')) {
         this.problemAt(state, record.seq, 'checkpoint_mismatch', `signed root of the first ${size} records does not match them`);
         return;
       }
+      if (!this.signedAfterRecords(state, record.seq, signed.timeMs, 'checkpoint', state.maxMs)) return;
       state.checkpoints++;
-      // The checkpoint record itself is covered too: it carries the signature.
-      state.covered = size + 1;
-      state.lastCheckpointMs = Date.parse(record.ts);
+      state.covered = Math.max(state.covered, size);
+      state.checkpointRecordSeq = record.seq;
+      state.lastCheckpointMs = ms;
     } else if (record.type === 'journal.sealed' && typeof data.stream === 'string' && typeof data.size === 'number' && typeof data.root === 'string' && typeof data.note === 'string') {
-      this.expectCheckpoint(data.stream, { size: data.size, root: data.root, note: data.note, createdAt: record.ts }, true);
+      this.expectCheckpoint(data.stream, { size: data.size, root: data.root, note: data.note }, true);
     }
   }
 
-  /** Verifies a note's signature and that it says what the record or store says. */
-  private checkNote(state: StreamState, seq: number | null, note: string, size: number, root: string, atMs: number, what: string): boolean {
-    if (!this.options.trusted || this.journal === undefined) return true;
-    const check = checkCheckpoint(note, this.options.trusted, checkpointOrigin(this.journal, state.stream), atMs);
+  /** Checks a signature now, and its root once the stream reaches its size. */
+  private expectSigned(stream: string, signed: { size: number; root: string; note: string }, kind: SignatureKind, source: string, seq: number | null): void {
+    const state = this.stateOf(stream);
+    const accepted = this.acceptSignature(state, seq, signed.note, signed.size, signed.root, source);
+    if (!accepted) return;
+    if (kind === 'seal') state.sealed = true;
+    if (state.partial) return;
+    const expected: ExpectedSignature = { size: signed.size, root: signed.root, source, kind, timeMs: accepted.timeMs, seq };
+    if (state.records > 0 && signed.size < state.frontier.size) {
+      // Its records have gone by: records follow it (a store's head read after a tail nobody signed).
+      const then = state.recent.at(signed.size);
+      if (then) this.match(state, expected, then, false);
+      else if (kind === 'seal') this.appendedAfterSeal(state, expected);
+      else if (kind === 'checkpoint') this.problemAt(state, null, 'checkpoint_mismatch', `${source} was registered after its records were read`);
+      // A head further back than the trees kept cannot be checked, so it covers nothing.
+      return;
+    }
+    if (state.expectedCount >= EXPECTED_PER_STREAM_MAX) return;
+    const atSize = state.expected.get(signed.size);
+    if (atSize) atSize.push(expected);
+    else state.expected.set(signed.size, [expected]);
+    state.expectedCount++;
+  }
+
+  /**
+   * Verifies a note's signature and that it says what the record, store or head line says.
+   * Returns its signed time (null when it has none, or signatures are not checked), or null
+   * when it is not a valid signature.
+   */
+  private acceptSignature(state: StreamState, seq: number | null, note: string, size: number, root: string, what: string): { timeMs: number | null } | null {
+    const trusted = this.options.trusted;
+    if (!trusted) return { timeMs: null };
+    const origin = this.journal === undefined ? null : checkpointOrigin(this.journal, state.stream);
+    const check = checkCheckpoint(note, trusted, origin);
     if (!check.ok) {
       this.problemAt(state, seq, 'checkpoint_invalid', `${what}: ${check.reason.replace(/_/g, ' ')} — ${check.message}`);
-      return false;
+      return null;
+    }
+    if (origin === null) {
+      // A head line before any record: a trusted signature names the journal as well as a record would.
+      if (!check.body.origin.endsWith(`/${state.stream}`)) {
+        this.problemAt(state, seq, 'checkpoint_invalid', `${what}: wrong origin — checkpoint is for "${check.body.origin}", not stream ${state.stream}`);
+        return null;
+      }
+      this.journal = check.body.origin.slice(0, -state.stream.length - 1);
     }
     if (check.body.size !== size || check.body.root !== root) {
       this.problemAt(state, seq, 'checkpoint_invalid', `${what}: the signed note says size ${check.body.size}, not ${size}, or another root`);
-      return false;
+      return null;
     }
-    return true;
+    const now = this.options.nowMs;
+    if (check.timeMs !== null && now !== undefined && check.timeMs > now + this.skewMs) {
+      this.problemAt(state, seq, 'time_invalid', `${what} was signed at ${check.body.time}, more than ${seconds(this.skewMs)} after the time of verification`);
+    } else if (check.timeMs !== null) {
+      state.signedMs = Math.max(state.signedMs ?? check.timeMs, check.timeMs);
+    }
+    return { timeMs: check.timeMs };
   }
 
-  /** Expected checkpoints whose size the stream has reached (or, at the end, never reached). */
+  /**
+   * A signature is made after the records it covers: a signed time earlier than their newest
+   * `ts` (by more than the clock skew allowed between hosts) is a backdated signature, e.g. by
+   * a rotated-out key made to look as if it signed inside its validity window.
+   */
+  private signedAfterRecords(state: StreamState, seq: number | null, timeMs: number | null, what: string, newestMs: number | null): boolean {
+    if (timeMs === null || newestMs === null || timeMs + this.skewMs >= newestMs) return true;
+    this.problemAt(state, seq, 'time_invalid', `${what} was signed at ${rfc3339(timeMs)}, before the records it covers (dated up to ${rfc3339(newestMs)})`);
+    return false;
+  }
+
+  /** Expected signatures whose size the stream has reached (or, at the end, never reached). */
   private checkExpected(state: StreamState, atEnd: boolean): void {
-    if (state.expected.length === 0) return; // the usual case, once per record
+    if (state.expectedCount === 0) return; // the usual case, once per record
+    if (state.partial) {
+      // Without the stream's first records their roots cannot be rebuilt: `missing` says so.
+      state.expected.clear();
+      state.expectedCount = 0;
+      return;
+    }
     const size = state.frontier.size;
-    state.expected = state.expected.filter((cp) => {
-      if (cp.size === size) {
-        if (state.frontier.root().toString('hex') !== cp.root) {
-          this.problemAt(state, cp.size || null, 'checkpoint_mismatch', `${cp.source}: the first ${cp.size} records do not reproduce its root`);
-        } else {
-          if (cp.seal) state.checkpoints++;
-          state.covered = Math.max(state.covered, cp.size);
-        }
-        if (cp.seal && !atEnd) this.problemAt(state, cp.size + 1, 'appended_after_seal', `records follow the ${cp.source} of size ${cp.size}`);
-        return false;
-      }
-      if (!atEnd) return true;
-      if (cp.size > size) {
+    const due = state.expected.get(size);
+    if (due) {
+      state.expected.delete(size);
+      state.expectedCount -= due.length;
+      for (const expected of due) this.match(state, expected, { frontier: state.frontier, maxMs: state.maxMs }, atEnd);
+    }
+    if (!atEnd) return;
+    for (const [, waiting] of state.expected) {
+      for (const cp of waiting) {
         this.problemAt(state, size + 1, 'truncated', `the stream ends at seq ${size}, but a ${cp.source} covers ${cp.size} records`);
-      } else if (cp.seal) {
-        this.problemAt(state, cp.size + 1, 'appended_after_seal', `records follow the ${cp.source} of size ${cp.size}`);
-      } else {
-        this.problemAt(state, null, 'checkpoint_mismatch', `${cp.source} was registered after its records were read`);
       }
-      return false;
-    });
+    }
+    state.expected.clear();
+    state.expectedCount = 0;
   }
 
-  /** The store says the stream was stopped cleanly: its end must show it. */
-  expectStopped(stream: string): void {
-    this.stateOf(stream).mustStop = true;
+  /** The stream's tree at an expected signature's size (`at`) must have its root. */
+  private match(state: StreamState, expected: ExpectedSignature, at: TreeAt, atEnd: boolean): void {
+    if (at.frontier.root().toString('hex') !== expected.root) {
+      this.problemAt(state, expected.size || null, 'checkpoint_mismatch', `${expected.source}: the first ${expected.size} records do not reproduce its root`);
+    } else if (this.signedAfterRecords(state, expected.seq ?? (expected.size || null), expected.timeMs, expected.source, at.maxMs)) {
+      if (expected.kind === 'seal') state.checkpoints++;
+      state.covered = Math.max(state.covered, expected.size);
+    }
+    if (expected.kind === 'seal' && !atEnd) this.appendedAfterSeal(state, expected);
+  }
+
+  private appendedAfterSeal(state: StreamState, seal: ExpectedSignature): void {
+    state.afterSealSeq ??= seal.size + 1;
+    this.problemAt(state, seal.size + 1, 'appended_after_seal', `records follow the ${seal.source} of size ${seal.size}`);
   }
 
   /** A writer that stops cleanly seals its stream with a final checkpoint right after journal.stopped. */
@@ -335,19 +378,64 @@ export class ChainVerifier {
     if (state.mustStop && !state.stopped) {
       this.problemAt(state, state.expectedSeq, 'truncated', 'the store records this stream as stopped, but its journal.stopped record is missing');
     }
-    if (!this.options.trusted || !state.stopped || state.records === 0) return;
-    if (state.covered < state.records && !state.lastIsCheckpoint) {
+    if (!this.options.trusted || !state.stopped || state.records === 0 || state.afterStop) return;
+    if (state.problems.some((p) => p.kind === 'truncated')) return; // already said, by a head or checkpoint it falls short of
+    if (Math.max(state.covered, state.checkpointRecordSeq) < state.records && !state.lastIsCheckpoint) {
       this.problemAt(state, state.expectedSeq, 'truncated', 'the stream stopped but its final checkpoint is missing (records removed from its end?)');
     }
   }
 
+  /** Runs of records reported once, at their first seq: after a stop, or dated in the future. */
+  private reportTails(state: StreamState): void {
+    if (state.afterStop) {
+      const { seq, count } = state.afterStop;
+      this.problemAt(state, seq, 'appended_after_stop', `${run(seq, count)} follow${count === 1 ? 's' : ''} journal.stopped at seq ${state.stoppedSeq}`);
+    }
+    if (state.future) {
+      const { seq, ts } = state.future;
+      const count = state.futureCount;
+      this.problemAt(state, seq, 'time_invalid', `${run(seq, count)} (ts ${ts}) ${count === 1 ? 'is' : 'are'} dated more than ${seconds(this.skewMs)} after the time of verification`);
+    }
+  }
+
+  /** With requireCoverage, records beyond every valid signature are reported, from the first. */
+  private checkCoverage(state: StreamState): void {
+    // A partial stream's roots were not checked; records after a stop or seal are reported as such.
+    if (!this.strict || state.partial || state.records === 0 || state.afterStop || state.afterSealSeq !== null) return;
+    const last = state.expectedSeq - 1;
+    if (last <= state.covered) return;
+    const first = state.covered + 1;
+    const count = last - state.covered;
+    const signed = state.covered > 0 ? `valid signatures cover seq 1–${state.covered} only` : 'no valid signature covers any of its records';
+    this.problemAt(state, first, 'unauthenticated', `${run(first, count)} ${count === 1 ? 'is' : 'are'} covered by no valid signature: ${signed}`);
+  }
+
+  /** Records counted as covered: with requireCoverage only signed ones; else a checkpoint record counts itself. */
+  private coveredOf(state: StreamState): number {
+    return this.strict ? state.covered : Math.max(state.covered, state.checkpointRecordSeq);
+  }
+
+  /**
+   * An open stream must have been signed recently. Only a signed time says when: with
+   * requireCoverage an open stream without one is stale; without it, a journal whose notes
+   * carry no time falls back to its newest checkpoint record's (unsigned) ts.
+   */
   private checkFreshness(state: StreamState): void {
     const maxAge = this.options.maxCheckpointAgeMs;
-    if (maxAge === undefined || state.stopped || state.sealed || state.records === 0) return;
-    const newest = state.lastCheckpointMs ?? state.firstMs ?? 0;
-    const now = this.options.nowMs ?? Date.now();
-    if (now - newest > maxAge) {
-      this.problemAt(state, null, 'stale', `open stream's newest checkpoint is ${Math.round((now - newest) / 1000)} s old (allowed ${Math.round(maxAge / 1000)} s); its writer may have stopped without sealing it`);
+    const now = this.options.nowMs;
+    if (maxAge === undefined || now === undefined || state.stopped || state.sealed || state.records === 0) return;
+    const allowed = `allowed ${seconds(maxAge)}; its writer may have stopped without sealing it`;
+    if (state.signedMs !== null) {
+      if (now - state.signedMs > maxAge) this.problemAt(state, null, 'stale', `open stream's newest signature was made ${seconds(now - state.signedMs)} ago (${allowed})`);
+      return;
+    }
+    if (this.strict) {
+      this.problemAt(state, null, 'stale', `open stream has no signature with a signed time (${allowed})`);
+      return;
+    }
+    const newest = state.lastCheckpointMs ?? state.firstMs;
+    if (newest !== null && now - newest > maxAge) {
+      this.problemAt(state, null, 'stale', `open stream's newest checkpoint is ${seconds(now - newest)} old (${allowed})`);
     }
   }
 
@@ -361,7 +449,10 @@ export class ChainVerifier {
       state = {
         stream, expectedSeq: 1, prevHash: GENESIS_PREV, records: 0, lastHash: GENESIS_PREV,
         stopped: false, seen: new RecentHashes(SEEN_HASHES_MAX), missing: new Map(), problems: [],
-        frontier: new MerkleFrontier(), checkpoints: 0, covered: 0, lastCheckpointMs: null, firstMs: null, sealed: false, mustStop: false, lastIsCheckpoint: false, expected: [],
+        frontier: new MerkleFrontier(), recent: new RecentFrontiers(RECENT_TREES_MAX), partial: false, checkpoints: 0, covered: 0, checkpointRecordSeq: 0,
+        lastCheckpointMs: null, firstMs: null, lastMs: null, lastTs: '', maxMs: null, future: null, futureCount: 0, signedMs: null,
+        sealed: false, mustStop: false, stoppedSeq: null, afterStop: null, afterSealSeq: null, lastIsCheckpoint: false,
+        expected: new Map(), expectedCount: 0,
       };
       this.streams.set(stream, state);
     }

@@ -29,8 +29,8 @@ export function checkReceiptEntry(entry: ReceiptEntry, trusted: readonly Trusted
   if (typeof record !== 'object' || record === null || typeof record.hash !== 'string') return result(false, 'not a record');
   if (recordLeafHash(record) !== record.hash) return result(false, 'record content does not match its hash');
   if (entry.leafIndex !== record.seq - 1) return result(false, 'leaf index does not match the record seq');
-  // Key validity windows are judged at the record's time: the checkpoint was signed at or just after it.
-  const check = checkCheckpoint(entry.checkpoint, trusted, checkpointOrigin(record.journal, record.stream), Date.parse(record.ts));
+  // Key validity windows are judged at the note's own signed time, never at the record's unsigned ts.
+  const check = checkCheckpoint(entry.checkpoint, trusted, checkpointOrigin(record.journal, record.stream));
   if (!check.ok) return result(false, `checkpoint ${check.reason.replace(/_/g, ' ')}: ${check.message}`);
   if (check.body.size !== entry.treeSize) return result(false, 'tree size does not match the checkpoint');
   const proof = Array.isArray(entry.proof) ? entry.proof.map((p) => Buffer.from(String(p), 'hex')) : [];

@@ -1,10 +1,15 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { headLine } from '../../src/core/signed-head.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/core/audit-record.js';
+import { type AuditRecord, GENESIS_PREV, type RecordType, sealRecord } from '../../src/core/audit-record.js';
+import { checkpointOrigin, signCheckpoint } from '../../src/core/checkpoint.js';
+import { MerkleFrontier } from '../../src/core/merkle.js';
+import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
+import { rfc3339 } from '../../src/core/time.js';
 import { DEMO_CARDS } from '../../src/runtimes/cli/commands/demo.js';
 import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
@@ -238,6 +243,59 @@ describe('paylog verify --json', () => {
     expect(invalid).toMatchObject({ valid: false, streamsValid: 1 });
     expect(invalid.problems).toContainEqual({ stream: victim, seq: 2, kind: 'missing', message: expect.any(String) });
     expect(invalid.streams.find((s) => s.stream === victim)?.valid).toBe(false);
+  });
+});
+
+describe('paylog verify --max-clock-skew', () => {
+  /**
+   * A one-stream export whose records and signatures are dated `aheadMs` after now, signed by
+   * a fresh key: what a writer whose clock runs ahead writes (or someone dating records ahead).
+   */
+  function exportDatedAhead(aheadMs: number): { file: string; vkey: string } {
+    const signer = signerFromPrivateKey('paylog-local', generateKeyPairSync('ed25519').privateKey);
+    const stream = 'str_01jdq2aheadaheadaheadahead';
+    const ts = rfc3339(Date.now() + aheadMs);
+    const records: AuditRecord[] = [];
+    const push = (type: RecordType, data: AuditRecord['data'] = {}): void => {
+      const prev = records[records.length - 1]?.hash ?? GENESIS_PREV;
+      records.push(sealRecord({ type, actor: 'system:cli', origin: { requestId: null, traceId: null, ip: null }, resource: null, outcome: 'success', reason: null, data }, {
+        journal: 'paylog-local', stream, seq: records.length + 1, prev, ts,
+      }));
+    };
+    const sign = (size: number): { size: number; root: string; note: string } => {
+      const frontier = new MerkleFrontier();
+      for (const r of records.slice(0, size)) frontier.push(Buffer.from(r.hash, 'hex'));
+      const root = frontier.root().toString('hex');
+      return { size, root, note: signCheckpoint({ origin: checkpointOrigin('paylog-local', stream), size, root, time: ts }, [signer]) };
+    };
+    push('journal.started');
+    push('journal.stopped');
+    push('journal.checkpoint', sign(records.length));
+    const file = join(dataDir, 'ahead.jsonl');
+    writeFileSync(file, [...records.map((r) => JSON.stringify(r)), headLine({ stream, ...sign(records.length) })].join('\n') + '\n');
+    return { file, vkey: verifierKeyOf(signer) };
+  }
+
+  it('records and signatures dated ahead of now are fine within the skew (default 5 min), time_invalid beyond it', () => {
+    const { file, vkey } = exportDatedAhead(3 * 60_000);
+    expect(paylog(['verify', '--file', file, '--key', vkey]).status).toBe(0);
+    expect(paylog(['verify', '--file', file, '--key', vkey, '--max-clock-skew', '10m']).status).toBe(0);
+    const strict = paylog(['verify', '--file', file, '--key', vkey, '--max-clock-skew', '1m', '--json']);
+    expect(strict.status, strict.stderr).toBe(1);
+    const report = JSON.parse(strict.stdout) as { problems: { seq: number | null; kind: string; message: string }[] };
+    expect(report.problems.map((p) => [p.seq, p.kind])).toEqual([[1, 'time_invalid'], [3, 'time_invalid'], [3, 'time_invalid']]);
+    expect(report.problems[0]?.message).toMatch(/^3 records from seq 1 on \(ts .*\) are dated more than 60 s after the time of verification$/);
+    const text = paylog(['verify', '--file', file, '--key', vkey, '--max-clock-skew', '60s']);
+    expect(text.status).toBe(1);
+    expect(text.stdout).toMatch(/^INVALID: stream str_01jdq2aheadaheadaheadahead seq 1: time invalid — 3 records from seq 1 on/m);
+  });
+
+  it('a value that is not a duration stops verify with exit 2 and one line naming the flag', () => {
+    const { file, vkey } = exportDatedAhead(0);
+    const bad = paylog(['verify', '--file', file, '--key', vkey, '--max-clock-skew', 'soon']);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toEqual(['paylog: --max-clock-skew: expected a duration such as 90s, 5m or 2h, got "soon"']);
   });
 });
 

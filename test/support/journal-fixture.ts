@@ -13,11 +13,13 @@ import { type Services, startServices } from '../../src/compose/services.js';
 import { loadSigningKeys } from '../../src/compose/signing-keys.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import {
-  type AuditRecord, type RecordBody, type RecordDraft, bodyOf, recordLine, sealRecord,
+  type AuditRecord, GENESIS_PREV, type RecordBody, type RecordDraft, bodyOf, recordLine, sealRecord,
 } from '../../src/core/audit-record.js';
 import type { ChainReport, ProblemKind } from '../../src/core/chain-verifier.js';
-import type { TrustedKey } from '../../src/core/checkpoint.js';
+import { type TrustedKey, checkpointOrigin, parseCheckpointBody, signCheckpoint } from '../../src/core/checkpoint.js';
+import { MerkleFrontier } from '../../src/core/merkle.js';
 import type { PaymentRequest } from '../../src/core/payment.js';
+import { type SignedHead, headLine, headOfLine } from '../../src/core/signed-head.js';
 import {
   type NoteSigner, parseNote, parseVerifierKey, signNote, signerFromPrivateKey, verifierKeyOf,
 } from '../../src/core/signed-note.js';
@@ -61,9 +63,9 @@ export interface JournalFixture {
   dbPath: string | null;
   /** Stream IDs, in start order (as listStreams and the export have them). */
   streams: string[];
-  /** The export: one JSON record per line, stream by stream, in seq order. */
+  /** The export: one JSON record per line, stream by stream, in seq order, each stream followed by its signed head line when the store has one. */
   lines: string[];
-  /** The export, parsed. */
+  /** The export's records, parsed (head lines left out). */
   records: AuditRecord[];
   /** The journal's signing key, and it as the only trusted key (no validity window). */
   signer: NoteSigner;
@@ -125,7 +127,7 @@ export async function buildJournal(options: JournalFixtureOptions = {}): Promise
     const signer = loadSigningKeys(config).current;
     return {
       journal: config.journalName, config, dataDir, store: real, dbPath, streams, lines,
-      records: lines.map(parseRecord),
+      records: lines.filter((l) => !isHeadLine(l)).map(parseRecord),
       signer,
       trusted: [trustedKeyOf(signer)],
       running,
@@ -148,10 +150,15 @@ export async function buildJournal(options: JournalFixtureOptions = {}): Promise
   }
 }
 
-/** A store's journal as `paylog export` writes it: every stream in start order, each in seq order. */
+/** A store's journal as `paylog export` writes it: every stream in start order, each in seq order, then its head line if any. */
 export async function exportLines(store: Store): Promise<string[]> {
   const lines: string[] = [];
-  for await (const batch of storeRecords(store.journal)) for (const { value } of batch) lines.push(recordLine(value as AuditRecord));
+  for await (const batch of storeRecords(store.journal)) {
+    for (const { value } of batch) {
+      const head = headOfLine(value);
+      lines.push(head ? headLine(head) : recordLine(value as AuditRecord));
+    }
+  }
   return lines;
 }
 
@@ -224,17 +231,23 @@ export const streamRecords = (records: readonly AuditRecord[], stream: string): 
 export function lineIndex(lines: readonly string[], stream: string, seq: number): number {
   const at = lines.findIndex((line) => {
     const r = parseRecord(line);
-    return r.stream === stream && r.seq === seq;
+    return !isHeadLine(line) && r.stream === stream && r.seq === seq;
   });
   if (at < 0) throw new Error(`no line for ${stream} seq ${seq}`);
   return at;
 }
 
-/** The export with one stream's lines replaced by these records (the stream keeps its place). */
+/** The export with one stream's records replaced by these (the stream keeps its place, and its head lines follow them). */
 export function replaceStream(lines: readonly string[], stream: string, records: readonly AuditRecord[]): string[] {
-  const first = lines.findIndex((l) => parseRecord(l).stream === stream);
-  const others = lines.filter((l) => parseRecord(l).stream !== stream);
-  return [...others.slice(0, first), ...records.map(recordLine), ...others.slice(first)];
+  const first = lines.findIndex((l) => streamOfLine(l) === stream);
+  const others = lines.filter((l) => streamOfLine(l) !== stream);
+  const heads = lines.filter((l) => streamOfLine(l) === stream && isHeadLine(l));
+  return [...others.slice(0, first), ...records.map(recordLine), ...heads, ...others.slice(first)];
+}
+
+/** The export without a stream's head lines (or every stream's), as an attacker can leave them out. */
+export function withoutHeads(lines: readonly string[], stream?: string): string[] {
+  return lines.filter((l) => !isHeadLine(l) || (stream !== undefined && streamOfLine(l) !== stream));
 }
 
 /** A fresh Ed25519 signer nobody trusts (by default named like the journal's key). */
@@ -289,3 +302,107 @@ export async function exportSqliteFile(path: string): Promise<string[]> {
     await store.close();
   }
 }
+
+/** The same checkpoint body with its signed time set (or removed, with null), signed by these keys. */
+export function retimeNote(note: string, time: string | null, signers: readonly NoteSigner[]): string {
+  const { time: _old, ...body } = parseCheckpointBody(parseNote(note).text);
+  return signCheckpoint(time === null ? body : { ...body, time }, signers);
+}
+
+/** Hex RFC 6962 root of the first `size` records of one stream (in seq order). */
+export function rootOf(records: readonly AuditRecord[], size: number): string {
+  const frontier = new MerkleFrontier();
+  for (const record of records.slice(0, size)) frontier.push(Buffer.from(record.hash, 'hex'));
+  return frontier.root().toString('hex');
+}
+
+/**
+ * A signed head over a stream's first `size` records (in seq order), as a writer signs one with
+ * a commit: by default at the time of the last of them, under the origin of their journal and stream.
+ */
+export function signHead(
+  records: readonly AuditRecord[], size: number, signers: readonly NoteSigner[],
+  options: { time?: string | null; origin?: string } = {},
+): SignedHead {
+  const first = records[0] as AuditRecord;
+  const root = rootOf(records, size);
+  const time = options.time === undefined ? (records[size - 1] ?? first).ts : options.time;
+  const origin = options.origin ?? checkpointOrigin(first.journal, first.stream);
+  const note = signCheckpoint({ origin, size, root, ...(time !== null && { time }) }, signers);
+  return { stream: first.stream, size, root, note };
+}
+
+/** A journal as a writer that signs every commit writes it. */
+export interface SignedJournal {
+  /** Every record, in the order given, relinked after its notes were re-signed. */
+  records: AuditRecord[];
+  /** One signed head per commit, stream by stream. */
+  heads: SignedHead[];
+  /** As the audit mirror writes it: each commit's records, then its head line. */
+  mirrorLines: string[];
+  /** As `paylog export` writes it: each stream's records, then its newest head line. */
+  exportLines: string[];
+}
+
+/**
+ * Re-signs a journal the way a writer that signs every commit does, whatever the writer that
+ * made it did: every checkpoint note (journal.checkpoint records, seals) carries its signing time,
+ * the chain is relinked over the changed records, and every commit (a run of a stream's records
+ * with the same ts: one group commit) gets a signed head. A writer signs at or after the newest
+ * record it covers, so a note's time is the newest ts so far in its stream.
+ */
+export function signAsWriter(records: readonly AuditRecord[], signers: readonly NoteSigner[]): SignedJournal {
+  const byStream = new Map<string, AuditRecord[]>();
+  for (const r of records) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), r]);
+  const rebuilt = new Map<string, AuditRecord[]>();
+  const rebuild = (stream: string): AuditRecord[] => {
+    const done = rebuilt.get(stream);
+    if (done) return done;
+    const out: AuditRecord[] = [];
+    let newest = '';
+    for (const r of byStream.get(stream) ?? []) {
+      if (r.ts > newest) newest = r.ts;
+      let data = r.data;
+      if (r.type === 'journal.checkpoint') {
+        const size = out.length;
+        const root = rootOf(out, size);
+        data = { ...r.data, size, root, note: signCheckpoint({ origin: checkpointOrigin(r.journal, stream), size, root, time: newest }, signers) };
+      } else if (r.type === 'journal.sealed') {
+        const sealed = r.data as { stream: string; size: number };
+        const root = rootOf(rebuild(sealed.stream), sealed.size);
+        data = { ...r.data, root, note: signCheckpoint({ origin: checkpointOrigin(r.journal, sealed.stream), size: sealed.size, root, time: newest }, signers) };
+      }
+      const before = out[out.length - 1];
+      out.push(sealRecord(draftOf({ ...r, data }), { journal: r.journal, stream, seq: r.seq, prev: before ? before.hash : GENESIS_PREV, ts: r.ts }));
+    }
+    rebuilt.set(stream, out);
+    return out;
+  };
+  const heads: SignedHead[] = [];
+  const mirrorLines: string[] = [];
+  const exportLines: string[] = [];
+  for (const stream of byStream.keys()) {
+    const own = rebuild(stream);
+    let newest = '';
+    own.forEach((record, i) => {
+      if (record.ts > newest) newest = record.ts;
+      mirrorLines.push(recordLine(record));
+      exportLines.push(recordLine(record));
+      if (own[i + 1]?.ts === record.ts) return; // the commit goes on
+      const head = signHead(own, i + 1, signers, { time: newest });
+      heads.push(head);
+      mirrorLines.push(headLine(head));
+    });
+    const last = heads[heads.length - 1];
+    if (last && last.stream === stream) exportLines.push(headLine(last));
+  }
+  return { records: [...byStream.keys()].flatMap((s) => rebuilt.get(s) as AuditRecord[]), heads, mirrorLines, exportLines };
+}
+
+/** A line's stream: a record's, or a head line's. */
+export function streamOfLine(line: string): string {
+  const value = JSON.parse(line) as { stream?: string; head?: { stream: string } };
+  return value.head?.stream ?? (value.stream as string);
+}
+
+export const isHeadLine = (line: string): boolean => (JSON.parse(line) as { head?: unknown }).head !== undefined;

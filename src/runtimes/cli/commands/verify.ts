@@ -13,6 +13,8 @@ import { localTrustedKeys, parseDuration, trustedKeysFrom } from '../trusted-key
 const LINE_BYTES_MAX = 1024 * 1024;
 /** For a store, an open stream whose newest checkpoint is older than this is stale (default checkpoints come every minute). */
 export const DEFAULT_MAX_CHECKPOINT_AGE = '15m';
+/** How far ahead of this machine's clock a record or signature may be dated (NTP keeps hosts well within it). */
+export const DEFAULT_MAX_CLOCK_SKEW = '5m';
 
 export function registerVerify(program: Command, setCode: (code: number) => void): void {
   withSettings(program.command('verify').description('verify the journal: exit 0 valid, 1 invalid, 2 could not run'), [...STORE_FLAGS, 'signing-key-file'])
@@ -20,6 +22,7 @@ export function registerVerify(program: Command, setCode: (code: number) => void
     .option('--key <verifier-key>', 'a trusted checkpoint key (repeatable) [PAYLOG_VERIFY_KEY]', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--keys <file>', 'a file of trusted keys with validity windows [PAYLOG_VERIFY_KEYS]', process.env.PAYLOG_VERIFY_KEYS)
     .option('--max-checkpoint-age <duration>', `an open stream's newest checkpoint may be this old (default ${DEFAULT_MAX_CHECKPOINT_AGE} for a store, unchecked for a file)`)
+    .option('--max-clock-skew <duration>', 'records and signatures may be dated this far after now, and a signature this far before the records it covers', DEFAULT_MAX_CLOCK_SKEW)
     .option('--json', 'print the result as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
@@ -38,7 +41,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
       const options = {
         trusted,
         nowMs: Date.now(),
-        ...(age !== undefined && { maxCheckpointAgeMs: parseDuration(age) }),
+        maxClockSkewMs: durationFlag('--max-clock-skew', String(opts.maxClockSkew)),
+        ...(age !== undefined && { maxCheckpointAgeMs: durationFlag('--max-checkpoint-age', age) }),
         ...(progress && { onProgress: progress }),
       };
       let report: ChainReport;
@@ -63,6 +67,15 @@ export function registerVerify(program: Command, setCode: (code: number) => void
     });
 }
 
+/** A duration flag's value in ms; a bad one names its flag. */
+function durationFlag(flag: string, raw: string): number {
+  try {
+    return parseDuration(raw);
+  } catch {
+    throw new Error(`${flag}: expected a duration such as 90s, 5m or 2h, got "${raw}"`);
+  }
+}
+
 function progressBar(): (n: number) => void {
   const started = Date.now();
   return (n) => {
@@ -72,7 +85,7 @@ function progressBar(): (n: number) => void {
 }
 
 export interface FileStats {
-  /** JSON lines that are plainly not audit records (operational logs, EMF metrics in a CloudWatch export). */
+  /** JSON lines that are plainly neither audit records nor signed heads (operational logs, EMF metrics in a CloudWatch export). */
   skipped: number;
 }
 
@@ -86,7 +99,8 @@ const LINE_BREAK = /\r\n|\n|\r/;
  * on as a malformed record. A CloudWatch Logs export interleaves audit records with operational
  * log and metric lines, and S3 exports prefix each line with a timestamp: such prefixes are
  * dropped, and JSON objects with none of a record's identifying fields are counted and
- * skipped. (A record stripped of those fields is still caught: its seq goes missing.)
+ * skipped. (A record stripped of those fields is still caught: its seq goes missing.) Head
+ * lines (`{"head":{…}}`) are passed on: the verifier takes them as signed heads.
  */
 export async function* fileRecords(path: string, stats: FileStats = { skipped: 0 }, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<SourcedRecord[]> {
   const input = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes });
@@ -138,7 +152,7 @@ function parseLine(raw: string): unknown {
 
 function isOtherJson(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return !('hash' in value) && !('seq' in value) && !('stream' in value) && !('prev' in value);
+  return !('hash' in value) && !('seq' in value) && !('stream' in value) && !('prev' in value) && !('head' in value);
 }
 
 const END_LABELS = { stopped: 'stopped', sealed_after_crash: 'sealed after a crash', open: 'open' } as const;
@@ -150,7 +164,7 @@ function toText(report: ChainReport, target: string, keySource: string): string 
   }
   if (report.problems.length > 0) out.push('');
   for (const s of report.streams) {
-    const uncovered = s.uncovered > 0 ? `, ${s.uncovered.toLocaleString('en-US')} not yet covered by a checkpoint` : '';
+    const uncovered = s.uncovered > 0 ? `, ${s.uncovered.toLocaleString('en-US')} not covered by a signature` : '';
     out.push(`${s.valid ? 'valid  ' : 'INVALID'}  ${s.stream}  ${s.records.toLocaleString('en-US')} records, ${s.checkpoints} checkpoint${s.checkpoints === 1 ? '' : 's'}, ${END_LABELS[s.end]}${uncovered}`);
   }
   out.push('');
