@@ -8,7 +8,8 @@ import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdempotencyUpdate } from '../ports/idempotency-store.js';
 import type { AuditMirror } from '../ports/audit-mirror.js';
-import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead } from '../ports/journal-store.js';
+import type { SignedHead } from '../core/signed-head.js';
+import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamSeal, StreamStatus } from '../ports/journal-store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -20,6 +21,8 @@ export interface AppendUnit {
   checkpoint?: StoredCheckpoint;
   /** Append a signed checkpoint of this stream, covering every record before it. */
   checkpointOwn?: boolean;
+  /** Close a crashed writer's stream as sealed, atomically with this unit (see JournalStore). */
+  seal?: StreamSeal;
 }
 
 export interface CheckpointOptions {
@@ -44,8 +47,15 @@ export interface JournalWriterOptions {
   /** Records waiting to be committed before appends are refused (back-pressure). */
   queueRecordsMax: number;
   checkpoints: CheckpointOptions | null;
-  /** Told when the writer halts itself (sealed by another writer, or its tree disagrees with the store). */
+  /** Told when the writer halts itself (its stream was sealed by another writer). */
   onHalt?: (reason: string) => void;
+  /**
+   * A new stream to go on with when this one holds records this writer did not write: the
+   * writer never writes to such a stream again. Without it, the writer halts instead.
+   */
+  newStream?: () => { streamId: string; started: RecordDraft };
+  /** Told, with the stream and seq, whenever the writer finds records it did not write. */
+  onConflict?: (reason: string) => void;
   /** Gets every committed batch, in order, before its waiters are resolved. */
   mirror?: AuditMirror;
 }
@@ -90,15 +100,23 @@ export class JournalWriter {
   private timer: NodeJS.Timeout | null = null;
   private onDemand: Promise<StoredCheckpoint | null> | null = null;
   private startedMs = 0;
+  /** The stream written to; a writer that finds foreign records in it moves to a new one. */
+  private stream: string;
+  /** journal.started of a new stream still to be registered (after a conflict). */
+  private fresh: RecordDraft | null = null;
+  /** The time of the newest batch sealed: the floor of the next batch's time. */
+  private lastBatchMs = 0;
 
   constructor(
     private readonly store: JournalStore,
     private readonly clock: Clock,
     private readonly options: JournalWriterOptions,
-  ) {}
+  ) {
+    this.stream = options.streamId;
+  }
 
   get streamId(): string {
-    return this.options.streamId;
+    return this.stream;
   }
 
   get journal(): string {
@@ -129,15 +147,7 @@ export class JournalWriter {
   /** Registers the stream and makes `journal.started` durable. */
   async start(started: RecordDraft): Promise<AuditRecord> {
     if (this.state !== 'new') throw new Error('journal writer already started');
-    const now = this.clock.now();
-    this.startedMs = now;
-    await this.store.createStream({
-      id: this.options.streamId,
-      journal: this.options.journal,
-      startedAt: rfc3339(now),
-      writer: this.options.writer,
-      leaseExpiresAt: rfc3339(now + (this.options.checkpoints?.leaseMs ?? 0)),
-    });
+    await this.registerStream();
     this.state = 'open';
     const [record] = await this.append({ records: [started] });
     const interval = this.options.checkpoints?.intervalMs ?? 0;
@@ -182,7 +192,7 @@ export class JournalWriter {
     this.state = 'stopping';
     try {
       await last;
-      await this.store.closeStream(this.options.streamId, 'stopped', this.options.streamId, rfc3339(this.clock.now()));
+      await this.store.closeStream(this.stream, 'stopped', this.stream, rfc3339(this.clock.now()));
     } finally {
       await this.idle();
       this.state = 'stopped';
@@ -200,7 +210,7 @@ export class JournalWriter {
     const cp = this.options.checkpoints;
     if (!cp || this.state !== 'open') return;
     try {
-      const stillOurs = await this.store.renewLease(this.options.streamId, rfc3339(this.clock.now() + cp.leaseMs));
+      const stillOurs = await this.store.renewLease(this.stream, rfc3339(this.clock.now() + cp.leaseMs));
       if (!stillOurs) {
         this.halt('the stream was sealed by another writer after its lease lapsed');
         return;
@@ -258,12 +268,18 @@ export class JournalWriter {
 
   private async commitNextBatch(): Promise<void> {
     const batch = this.takeBatch();
+    if (this.fresh && !(await this.openFreshStream(batch))) return;
     const before = this.snapshot();
     /** The tree after each unit: where the stream stands if the store took the units up to it. */
     const after: TreeState[] = [];
-    const ts = rfc3339(this.clock.now());
+    // Record times never go backwards within a stream: when the wall clock steps back (NTP),
+    // the batch gets the previous batch's time, so an honest journal never reads as tampered.
+    this.lastBatchMs = Math.max(this.clock.now(), this.lastBatchMs);
+    const ts = rfc3339(this.lastBatchMs);
     const sealed: AuditRecord[][] = [];
     let units: CommitUnit[] = [];
+    let head: SignedHead | null = null;
+    let foreign = false;
     try {
       units = batch.map(({ unit }) => {
         const own = unit.records.map((draft) => this.seal(draft, ts));
@@ -277,6 +293,7 @@ export class JournalWriter {
         if (unit.payment) commit.payment = withAuditPointer(unit.payment, own);
         if (unit.idempotency) commit.idempotency = typeof unit.idempotency === 'function' ? unit.idempotency(own) : unit.idempotency;
         if (unit.checkpoint) commit.checkpoint = unit.checkpoint;
+        if (unit.seal) commit.seal = unit.seal;
         after.push(this.snapshot());
         return commit;
       });
@@ -286,37 +303,114 @@ export class JournalWriter {
         units.push({ records: [record], checkpoint });
         after.push(this.snapshot());
       }
-      if (this.tree.lastCheckpointSize > before.lastCheckpointSize) await this.checkAgainstStore(before);
+      // The batch's last unit carries the signed head of everything up to it.
+      head = this.signHead(ts);
+      if (head) (units[units.length - 1] as CommitUnit).head = head;
+      if (this.tree.lastCheckpointSize > before.lastCheckpointSize && !(await this.storeAgrees(before))) {
+        foreign = true;
+        throw new PaylogError('store_unavailable', { message: 'The journal stream held records this writer did not write; writing to a new stream.' });
+      }
       await this.store.commit(units);
     } catch (err) {
-      const landed = this.state === 'halted' ? 0 : await this.landedUnits(before, after);
-      if (landed > 0) this.tree = after[landed - 1] as TreeState;
-      else await this.rewind(before);
+      const durable = this.state === 'halted' || foreign ? 0 : await this.recover(before, after, head);
       const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
-      this.settle(batch, sealed, units.slice(0, landed), failure);
+      this.settle(batch, sealed, units.slice(0, durable), failure);
       return;
     }
     this.settle(batch, sealed, units, null);
   }
 
   /**
-   * After a failed commit, how many of the batch's units the store holds anyway, judged by
-   * the stream's stored head against this writer's own tree after each unit: a store that
-   * splits a batch into several transactions can fail after some of them, and an answer can
-   * be lost after the store committed. 0 when the head is where it was before the batch, or
-   * cannot be read, or is something this writer did not write (then rewind decides).
+   * After a failed commit: how many of the batch's units are durable anyway, and where the
+   * stream stands. A signing writer counts a batch durable only when the store holds the head
+   * it signed for it (so every record it acknowledges is covered by a signature); otherwise
+   * it continues after the last record the store holds, provided that record is its own. A
+   * stream that holds a record this writer did not write is abandoned, never adopted.
    */
-  private async landedUnits(before: TreeState, after: TreeState[]): Promise<number> {
-    let head: StreamHead | null;
+  private async recover(before: TreeState, after: TreeState[], head: SignedHead | null): Promise<number> {
+    let status: StreamStatus | null;
+    let tail: StreamHead | null;
     try {
-      head = await this.store.head(this.options.streamId);
+      [status, tail] = await Promise.all([this.store.streamStatus(this.stream), this.store.head(this.stream)]);
     } catch {
+      // Unknown; the next commit's continuity check will tell.
+      this.tree = before;
       return 0;
     }
-    if (head === null || (head.seq === before.seq && head.hash === before.prev)) return 0;
-    // The first unit whose end is the head: units without records of this stream end where the one before did, and may not have landed.
-    const i = after.findIndex((state) => state.seq === head.seq && state.prev === head.hash);
-    return i + 1;
+    if (status !== null && status.state !== 'open') {
+      this.tree = before;
+      this.halt(`the stream was ${status.state} by ${status.closedBy ?? 'another writer'}`);
+      return 0;
+    }
+    if (head !== null && status?.head?.note === head.note) {
+      this.tree = after[after.length - 1] as TreeState;
+      return after.length;
+    }
+    if (tail === null ? before.seq === 0 : tail.seq === before.seq && tail.hash === before.prev) {
+      this.tree = before;
+      return 0;
+    }
+    // The first unit whose end is the tail: units without records of this stream end where the one before did, and may not have landed.
+    const i = tail === null ? -1 : after.findIndex((state) => state.seq === tail.seq && state.prev === tail.hash);
+    if (i >= 0) {
+      this.tree = after[i] as TreeState;
+      // Unsigned, the units up to it are durable as they are; signed, their records wait for the next head to cover them.
+      return head === null ? i + 1 : 0;
+    }
+    this.abandon(`stream ${this.stream} ends at seq ${tail?.seq ?? 0}, which this writer did not write (its own last record is seq ${before.seq})`);
+    return 0;
+  }
+
+  /** The signed head of the stream as sealed so far, or null when this writer does not sign. */
+  private signHead(ts: string): SignedHead | null {
+    const cp = this.options.checkpoints;
+    if (!cp) return null;
+    const size = this.tree.seq;
+    const root = this.tree.frontier.root().toString('hex');
+    const note = signCheckpoint({ origin: checkpointOrigin(this.options.journal, this.stream), size, root, time: ts }, cp.signers);
+    return { stream: this.stream, size, root, note };
+  }
+
+  /**
+   * Leaves a stream that holds records this writer did not write: nothing more is written to
+   * it and nothing of it is signed. The writer goes on with a new stream when it can.
+   */
+  private abandon(reason: string): void {
+    this.options.onConflict?.(reason);
+    const next = this.options.newStream?.();
+    if (!next) {
+      this.halt(reason);
+      return;
+    }
+    this.stream = next.streamId;
+    this.tree = emptyTree();
+    this.fresh = next.started;
+  }
+
+  /** Registers the new stream and puts its journal.started first in the batch; false (batch rejected) if the store is down. */
+  private async openFreshStream(batch: Pending[]): Promise<boolean> {
+    try {
+      await this.registerStream();
+    } catch (err) {
+      const failure = new PaylogError('store_unavailable', { cause: err });
+      for (const pending of batch) pending.reject(failure);
+      return false;
+    }
+    batch.unshift({ unit: { records: [this.fresh as RecordDraft] }, resolve: () => undefined, reject: () => undefined });
+    this.fresh = null;
+    return true;
+  }
+
+  private async registerStream(): Promise<void> {
+    const now = this.clock.now();
+    this.startedMs = now;
+    await this.store.createStream({
+      id: this.stream,
+      journal: this.options.journal,
+      startedAt: rfc3339(now),
+      writer: this.options.writer,
+      leaseExpiresAt: rfc3339(now + (this.options.checkpoints?.leaseMs ?? 0)),
+    });
   }
 
   /**
@@ -327,7 +421,7 @@ export class JournalWriter {
   private settle(batch: Pending[], sealed: AuditRecord[][], durable: CommitUnit[], failure: PaylogError | null): void {
     if (durable.length > 0) {
       try {
-        this.options.mirror?.publish(durable.flatMap((u) => u.records));
+        this.options.mirror?.publish(durable.flatMap((u) => u.records), lastHead(durable));
       } catch {
         // The records are durable in the store; a mirror failure must not turn that into an error.
       }
@@ -345,7 +439,7 @@ export class JournalWriter {
   private seal(draft: RecordDraft, ts: string): AuditRecord {
     const record = sealRecord(draft, {
       journal: this.options.journal,
-      stream: this.options.streamId,
+      stream: this.stream,
       seq: this.tree.seq + 1,
       prev: this.tree.prev,
       ts,
@@ -362,11 +456,11 @@ export class JournalWriter {
     const size = this.tree.seq;
     const root = this.tree.frontier.root().toString('hex');
     this.tree.checkpointFrontier = this.tree.frontier.clone();
-    const note = signCheckpoint({ origin: checkpointOrigin(this.options.journal, this.options.streamId), size, root }, cp.signers);
-    const checkpoint: StoredCheckpoint = { stream: this.options.streamId, size, root, note, createdAt: ts };
+    const note = signCheckpoint({ origin: checkpointOrigin(this.options.journal, this.stream), size, root, time: ts }, cp.signers);
+    const checkpoint: StoredCheckpoint = { stream: this.stream, size, root, note, createdAt: ts };
     const record = this.seal({
       type: 'journal.checkpoint', actor: this.options.actor, origin: { requestId: null, traceId: null, ip: null },
-      resource: this.options.streamId, outcome: 'success', reason: null, data: { size, root, note },
+      resource: this.stream, outcome: 'success', reason: null, data: { size, root, note },
     }, ts);
     this.tree.lastCheckpointSize = size;
     this.tree.lastCheckpoint = checkpoint;
@@ -376,36 +470,31 @@ export class JournalWriter {
   /**
    * Before a new checkpoint is committed, the tree it signs must extend the previous
    * checkpoint with exactly the records the store holds since then (at most about
-   * everyRecords hashes to read). A mismatch means the store was changed under the writer,
-   * or a bug: the writer halts rather than sign a tree that disagrees with the store.
+   * everyRecords hashes to read). A mismatch means the store was changed under the writer:
+   * the writer leaves the stream rather than sign a tree that disagrees with the store.
    */
-  private async checkAgainstStore(before: TreeState): Promise<void> {
+  private async storeAgrees(before: TreeState): Promise<boolean> {
     const count = before.seq - before.lastCheckpointSize;
-    const stored = count > 0 ? await this.store.readHashes(this.options.streamId, before.lastCheckpointSize + 1, count) : [];
+    const stored = count > 0 ? await this.store.readHashes(this.stream, before.lastCheckpointSize + 1, count) : [];
     const replay = before.checkpointFrontier.clone();
     for (const hash of stored) replay.push(Buffer.from(hash, 'hex'));
-    if (stored.length !== count || !replay.root().equals(before.frontier.root())) {
-      this.halt('the stored records disagree with the writer’s Merkle tree');
-      throw new PaylogError('internal_error', { message: 'The journal store no longer matches the stream being written; refusing to sign a checkpoint.' });
-    }
+    if (stored.length === count && replay.root().equals(before.frontier.root())) return true;
+    this.abandon(`stream ${this.stream}: the stored records after seq ${before.lastCheckpointSize} are not the ones this writer wrote`);
+    return false;
   }
+}
 
-  private async rewind(before: TreeState): Promise<void> {
-    this.tree = before;
-    try {
-      const head = await this.store.head(this.options.streamId);
-      if (head && head.seq !== before.seq) {
-        // The store committed more than we believed (an ambiguous failure): rebuild from it.
-        const hashes = await this.store.readHashes(this.options.streamId, 1, head.seq);
-        const frontier = new MerkleFrontier();
-        for (const hash of hashes) frontier.push(Buffer.from(hash, 'hex'));
-        // Its last checkpoint is unknown here, so the next store check replays from the start.
-        this.tree = { ...before, seq: head.seq, prev: head.hash, frontier, lastCheckpointSize: 0, checkpointFrontier: new MerkleFrontier() };
-      }
-    } catch {
-      // Keep the state from before the batch; the next commit's continuity check will tell.
-    }
+/** The newest signed head among committed units: the batch's own, on its last unit. */
+function lastHead(units: CommitUnit[]): SignedHead | null {
+  for (let i = units.length - 1; i >= 0; i--) {
+    const head = units[i]?.head;
+    if (head) return head;
   }
+  return null;
+}
+
+function emptyTree(): TreeState {
+  return { seq: 0, prev: GENESIS_PREV, frontier: new MerkleFrontier(), lastCheckpointSize: 0, lastCheckpoint: null, checkpointFrontier: new MerkleFrontier() };
 }
 
 /** A payment's `audit` field points at the last of its records in the same commit. */

@@ -21,7 +21,8 @@ export async function verifyRecords(source: AsyncIterable<SourcedRecord[]>, opti
  * checkpoint records went with it.
  */
 export async function verifyStore(journal: JournalStore, options: VerifyOptions = {}): Promise<ChainReport> {
-  const verifier = new ChainVerifier(options);
+  // Every commit stores a signed head, so every record a store holds must be covered by one.
+  const verifier = new ChainVerifier({ requireCoverage: true, ...options });
   for (const checkpoint of await journal.latestCheckpoints()) verifier.expectCheckpoint(checkpoint.stream, checkpoint);
   for (const stream of await journal.listStreams()) if (stream.state === 'stopped') verifier.expectStopped(stream.id);
   return run(verifier, storeRecords(journal), options);

@@ -7,6 +7,7 @@ import { sealAbandonedStreams } from '../app/seal-streams.js';
 import { verifierKeyOf } from '../core/signed-note.js';
 import { loadSigningKeys } from './signing-keys.js';
 import { draft } from '../app/records.js';
+import type { RecordDraft } from '../core/audit-record.js';
 import type { Config } from '../config/config.js';
 import { newId } from '../core/ids.js';
 import type { AuditMirror } from '../ports/audit-mirror.js';
@@ -36,6 +37,8 @@ export interface StartOptions {
   /** Seal crashed writers' streams at start (default true). */
   sealAbandoned?: boolean;
   onHalt?: (reason: string) => void;
+  /** Told when the journal writer finds records it did not write, or a lapsed stream cannot be sealed. */
+  onConflict?: (reason: string) => void;
   mirror?: AuditMirror;
   metrics?: Metrics;
   /** The system clock unless given (tests move time forward without waiting). */
@@ -55,6 +58,16 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const mirror = options.mirror ?? (await openMirror(config, streamId));
   const signers = keys.previous ? [keys.current, keys.previous] : [keys.current];
   const actor = `system:${options.role}`;
+  const system: Caller = { merchantId: '', actor, origin: { requestId: null, traceId: null, ip: null } };
+  const startedRecord = (stream: string): RecordDraft => draft(system, 'journal.started', stream, 'success', {
+    role: options.role, writer: writerName, version: PAYLOG_VERSION, store: store.kind, signingKey: verifierKeyOf(keys.current),
+  });
+  // Hoisted so the writer's callback can count conflicts in the metrics the context carries.
+  const metrics = options.metrics ?? NO_METRICS;
+  const conflict = (reason: string): void => {
+    metrics.journalConflict();
+    options.onConflict?.(reason);
+  };
   const writer = new JournalWriter(store.journal, clock, {
     journal: config.journalName,
     streamId,
@@ -69,13 +82,19 @@ export async function startServices(config: Config, options: StartOptions): Prom
       leaseMs: config.streamLeaseMs,
     },
     ...(options.onHalt && { onHalt: options.onHalt }),
+    onConflict: (reason) => conflict(reason),
+    // A stream holding records this writer did not write is left for good; the service goes on with a new one.
+    newStream: () => {
+      const next = newId('str', clock.now(), random.bytes(16));
+      return { streamId: next, started: startedRecord(next) };
+    },
     ...(mirror && { mirror }),
   });
   const ctx: AppContext = {
     store, writer, clock, random,
     gateway: createSimulatedGateway({ ledger: store.gatewayLedger, clock, latencyMs: config.gatewayLatencyMs }),
     fingerprintKey,
-    metrics: options.metrics ?? NO_METRICS,
+    metrics,
     settings: {
       retry: {
         maxAttempts: config.gatewayMaxAttempts,
@@ -90,10 +109,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
     },
     apiKeyCache: new ApiKeyCache(config.apiKeyCacheMs),
   };
-  const system: Caller = { merchantId: '', actor, origin: { requestId: null, traceId: null, ip: null } };
-  await writer.start(draft(system, 'journal.started', writer.streamId, 'success', {
-    role: options.role, writer: writerName, version: PAYLOG_VERSION, store: store.kind, signingKey: verifierKeyOf(keys.current),
-  }));
+
+  await writer.start(startedRecord(writer.streamId));
   if (keys.previous) {
     // Announced in the stream and covered by checkpoints signed with both keys, so the old key vouches for the new one.
     await writer.append({
@@ -101,7 +118,10 @@ export async function startServices(config: Config, options: StartOptions): Prom
       checkpointOwn: true,
     });
   }
-  if (options.sealAbandoned ?? true) await sealAbandonedStreams(ctx, system, signers);
+  if (options.sealAbandoned ?? true) {
+    const { refused } = await sealAbandonedStreams(ctx, system, signers);
+    for (const stream of refused) conflict(`stream ${stream.stream} was not sealed: ${stream.reason}`);
+  }
   let closed = false;
   return {
     ctx, config, system,

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../core/audit-record.js';
 import type { Payment } from '../core/payment.js';
+import type { SignedHead } from '../core/signed-head.js';
 import type { IdempotencyUpdate } from './idempotency-store.js';
 
 export interface StreamInfo {
@@ -19,6 +20,8 @@ export interface StreamStatus extends StreamInfo {
   /** The stream that stopped or sealed it. */
   closedBy: string | null;
   closedAt: string | null;
+  /** The newest signed head its writer committed (null before the first commit). */
+  head: SignedHead | null;
 }
 
 /** A signed checkpoint of a stream's first `size` records (C2SP tlog-checkpoint note). */
@@ -47,6 +50,24 @@ export interface CommitUnit {
   idempotency?: IdempotencyUpdate;
   /** A checkpoint saved with the records (for any stream: sealing covers another writer's). */
   checkpoint?: StoredCheckpoint;
+  /**
+   * The writer's signed head of its own stream once this unit is applied (the writer puts it
+   * on a batch's last unit): it replaces the stream's stored head in the same atomic write.
+   */
+  head?: SignedHead;
+  /**
+   * Closes another writer's stream as sealed in the same atomic write as this unit, provided
+   * it is still open and its stored head still covers exactly `headSize` records; otherwise
+   * the whole batch fails as a conflict.
+   */
+  seal?: StreamSeal;
+}
+
+export interface StreamSeal {
+  stream: string;
+  by: string;
+  at: string;
+  headSize: number;
 }
 
 /** The journal's storage primitives. Chaining, hashing and batching live above, in app/. */
@@ -60,6 +81,8 @@ export interface JournalStore {
   head(streamId: string): Promise<StreamHead | null>;
   /** Streams in start order. */
   listStreams(): Promise<StreamStatus[]>;
+  /** One stream as stored (strongly consistent), or null when there is none. */
+  streamStatus(streamId: string): Promise<StreamStatus | null>;
   /**
    * Open streams whose lease had lapsed at `now` (their writers presumed crashed), the longest
    * lapsed first, at most `limit`: what a starting writer seals, without reading every stream.

@@ -11,6 +11,8 @@ export interface Metrics {
   gatewayAttempt(result: AttemptResultName, latencyMs: number): void;
   idempotentReplay(): void;
   coldStart(): void;
+  /** The journal writer found records it did not write (and moved to a new stream), or refused to seal a tampered stream. */
+  journalConflict(): void;
   /** Emits what was collected (EMF: one log line per flush). */
   flush(): void;
 }
@@ -21,5 +23,6 @@ export const NO_METRICS: Metrics = {
   gatewayAttempt: () => undefined,
   idempotentReplay: () => undefined,
   coldStart: () => undefined,
+  journalConflict: () => undefined,
   flush: () => undefined,
 };

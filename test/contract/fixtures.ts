@@ -17,7 +17,7 @@ export function at(offsetMs: number): string {
 
 /** How listStreams reports a stream nobody closed. */
 export function openStatus(info: StreamInfo): StreamStatus {
-  return { ...info, state: 'open', closedBy: null, closedAt: null };
+  return { ...info, state: 'open', closedBy: null, closedAt: null, head: null };
 }
 
 export function streamInfo(id: string, startedAtMs = 0): StreamInfo {

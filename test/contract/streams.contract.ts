@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredCheckpoint } from '../../src/ports/journal-store.js';
+import type { SignedHead } from '../../src/core/signed-head.js';
+import type { CommitUnit, StoredCheckpoint } from '../../src/ports/journal-store.js';
 import { StreamConflictError } from '../../src/ports/store.js';
-import { type StoreFactory, at, openStatus, openStream, streamInfo, withStore } from './fixtures.js';
+import { type StoreFactory, StreamBuilder, at, openStatus, openStream, streamInfo, withStore } from './fixtures.js';
+
+function signedHead(stream: string, size: number): SignedHead {
+  return { stream, size, root: String(size % 10).repeat(64), note: `paylog-test/${stream}\n${size}\nq83vq83vq83vq83vq83vq83vq83vq83vq83vq83vq80=\n\n\u2014 k AAAA\n` };
+}
+
+/** A seal of str_dead at `headSize` appended by the sealer stream `builder` continues. */
+function sealUnitFrom(builder: StreamBuilder, headSize: number): CommitUnit {
+  return {
+    records: [builder.next({ type: 'journal.sealed', resource: 'str_dead' })],
+    checkpoint: checkpoint('str_dead', headSize),
+    seal: { stream: 'str_dead', by: 'str_sealer', at: at(9), headSize },
+  };
+}
 
 function checkpoint(stream: string, size: number): StoredCheckpoint {
   return { stream, size, root: 'ab'.repeat(32), note: `paylog-test/${stream}\n${size}\nq83vq83vq83vq83vq83vq83vq83vq83vq83vq83vq80=\n\n\u2014 k AAAA\n`, createdAt: at(size) };
@@ -52,6 +66,47 @@ export function streamsContract(factory: StoreFactory): void {
       expect(await ids(100_000, 0)).toEqual([]);
       const [lapsed] = await store.journal.listLapsedStreams(at(100_000), 1);
       expect(lapsed).toEqual({ ...openStatus(streamInfo('str_c', 20_000)) });
+    }));
+
+    it('keeps the signed head written with a commit, replaced by the next, and untouched by a refused batch', withStore(factory, async (store) => {
+      const stream = await openStream(store, 'str_a');
+      expect((await store.journal.streamStatus('str_a'))?.head).toBeNull();
+      const first = stream.many(2);
+      await store.journal.commit([{ records: first.slice(0, 1) }, { records: first.slice(1), head: signedHead('str_a', 2) }]);
+      expect((await store.journal.streamStatus('str_a'))?.head).toEqual(signedHead('str_a', 2));
+      await store.journal.commit([{ records: stream.many(3), head: signedHead('str_a', 5) }]);
+      expect((await store.journal.listStreams())[0]?.head).toEqual(signedHead('str_a', 5));
+      // A batch that does not continue the stream changes nothing, its head included.
+      const stale = new StreamBuilder('str_a');
+      await expect(store.journal.commit([{ records: stale.many(1), head: signedHead('str_a', 1) }])).rejects.toBeInstanceOf(StreamConflictError);
+      expect((await store.journal.streamStatus('str_a'))?.head).toEqual(signedHead('str_a', 5));
+      expect(await store.journal.streamStatus('str_none')).toBeNull();
+    }));
+
+    it('seals a lapsed stream at its signed head in the same commit as the seal, or not at all', withStore(factory, async (store) => {
+      const dead = await openStream(store, 'str_dead');
+      await store.journal.commit([{ records: dead.many(2), head: signedHead('str_dead', 2) }]);
+      const sealer = await openStream(store, 'str_sealer', 1_000);
+      await store.journal.commit([{ records: sealer.many(1), head: signedHead('str_sealer', 1) }]);
+      const sealUnit = (headSize: number): CommitUnit => ({
+        records: [sealer.next({ type: 'journal.sealed', resource: 'str_dead' })],
+        checkpoint: checkpoint('str_dead', headSize),
+        seal: { stream: 'str_dead', by: 'str_sealer', at: at(9), headSize },
+      });
+      // The wrong head size: refused whole, the stream still open, nothing of the sealer's batch stored.
+      const wrong = new StreamBuilder('str_sealer');
+      wrong.many(1);
+      await expect(store.journal.commit([{ ...sealUnitFrom(wrong, 3) }])).rejects.toThrow(/signed head covers 2 records, not the 3/);
+      expect(await store.journal.streamStatus('str_dead')).toMatchObject({ state: 'open', closedBy: null });
+      expect(await store.journal.head('str_sealer')).toMatchObject({ seq: 1 });
+
+      await store.journal.commit([sealUnit(2)]);
+      expect(await store.journal.streamStatus('str_dead')).toMatchObject({ state: 'sealed', closedBy: 'str_sealer', closedAt: at(9) });
+      expect(await store.journal.latestCheckpoint('str_dead')).toEqual(checkpoint('str_dead', 2));
+      expect(await store.journal.listLapsedStreams(at(10_000_000), 10)).toEqual([expect.objectContaining({ id: 'str_sealer' })]);
+      // Sealed once: a second seal is a conflict, and leaves the sealer's stream as it was.
+      await expect(store.journal.commit([sealUnit(2)])).rejects.toBeInstanceOf(StreamConflictError);
+      expect(await store.journal.head('str_sealer')).toMatchObject({ seq: 2 });
     }));
 
     it('reads leaf hashes in seq order, paged', withStore(factory, async (store) => {

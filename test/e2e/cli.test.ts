@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { headLine } from '../../src/core/signed-head.js';
+import { headLine, headOfLine } from '../../src/core/signed-head.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditRecord, GENESIS_PREV, type RecordType, sealRecord } from '../../src/core/audit-record.js';
 import { checkpointOrigin, signCheckpoint } from '../../src/core/checkpoint.js';
@@ -54,8 +54,9 @@ function listedKeys(): ListedKey[] {
   return JSON.parse(ok(['keys', 'list', '--json'])) as ListedKey[];
 }
 
+/** The records of an export (its head lines left out). */
 function exported(args: string[] = []): AuditRecord[] {
-  return ok(['export', ...args]).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AuditRecord);
+  return ok(['export', ...args]).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown).filter((v) => headOfLine(v) === null) as AuditRecord[];
 }
 
 /** Every file the data dir holds (database, WAL, key file), as one string. */
@@ -198,14 +199,19 @@ describe('paylog export', () => {
     expect(bad.stderr).toMatch(/--since/);
   });
 
-  it('writes every record exactly as stored, one per line, stream by stream in seq order', () => {
+  it('writes every record exactly as stored, one per line, stream by stream in seq order, each stream followed by its signed head', () => {
     createKey();
     createKey();
     const lines = ok(['export']).trimEnd().split('\n');
     const db = new Database(join(dataDir, 'paylog.db'), { readonly: true });
-    const bodies = db.prepare('SELECT j.body FROM journal j JOIN streams s ON s.id = j.stream ORDER BY s.started_at, s.id, j.seq').pluck().all() as string[];
+    const streams = db.prepare('SELECT id, head_size AS size, head_root AS root, head_note AS note FROM streams ORDER BY started_at, id').all() as { id: string; size: number; root: string; note: string }[];
+    const expected = streams.flatMap((stream) => [
+      ...(db.prepare('SELECT body FROM journal WHERE stream = ? ORDER BY seq').pluck().all(stream.id) as string[]),
+      headLine({ stream: stream.id, size: stream.size, root: stream.root, note: stream.note }),
+    ]);
     db.close();
-    expect(lines).toEqual(bodies);
+    expect(streams).toHaveLength(2);
+    expect(lines).toEqual(expected);
   });
 });
 

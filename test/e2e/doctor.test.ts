@@ -8,6 +8,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createTableInput, createTables } from '../../src/adapters/store/dynamodb/create-tables.js';
 import { TABLES, type TableName, tableName } from '../../src/adapters/store/dynamodb/tables.js';
+import { SCHEMA_VERSION as POSTGRES_SCHEMA } from '../../src/adapters/store/postgres/schema.js';
+import { SCHEMA_VERSION as SQLITE_SCHEMA } from '../../src/adapters/store/sqlite/schema.js';
 import { dynamoEndpoint, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
 import { IAM_MESSAGE_ACCOUNT, startDynamoProxy } from '../support/dynamodb-proxy.js';
 import { FAST_GATEWAY_ENV } from '../support/harness.js';
@@ -75,7 +77,7 @@ describe('paylog doctor on SQLite', () => {
     ]);
     expect(row(run, 'file').detail).toMatch(new RegExp(`^${path} \\(\\d+ KiB\\)$`));
     expect(row(run, 'journal mode').detail).toBe('wal');
-    expect(row(run, 'schema version').detail).toBe('2, current');
+    expect(row(run, 'schema version').detail).toBe(`${SQLITE_SCHEMA}, current`);
     expect(row(run, 'append-only triggers').detail).toBe('journal_no_update, journal_no_delete, checkpoints_no_update, checkpoints_no_delete');
     expect(run.stdout.endsWith('\nAll 6 checks passed.\n')).toBe(true);
   });
@@ -128,7 +130,7 @@ describe('paylog doctor on SQLite', () => {
     fix.close();
     const old = await doctor(`sqlite:${path}`);
     expect(old.status).toBe(1);
-    expect(row(old, 'schema version')).toEqual({ name: 'schema version', status: 'FAIL', detail: `schema version 1, expected 2; upgrade it with: paylog migrate --store sqlite:${path}` });
+    expect(row(old, 'schema version')).toEqual({ name: 'schema version', status: 'FAIL', detail: `schema version 1, expected ${SQLITE_SCHEMA}; upgrade it with: paylog migrate --store sqlite:${path}` });
     expect(row(old, 'append-only triggers')).toEqual({ name: 'append-only triggers', status: 'skip', detail: 'not checked: the schema is not current' });
   });
 
@@ -219,7 +221,7 @@ describe('paylog doctor on PostgreSQL', () => {
     expect(row(before, 'connection').detail).toMatch(new RegExp(`^${url} as role postgres, PostgreSQL \\d+`));
     expect(row(before, 'schema version')).toEqual({
       name: 'schema version', status: 'FAIL',
-      detail: `no paylog schema (no schema_migrations table), expected version 1; create it with: paylog migrate --store ${url}`,
+      detail: `no paylog schema (no schema_migrations table), expected version ${POSTGRES_SCHEMA}; create it with: paylog migrate --store ${url}`,
     });
     expect(rows(before.stdout).slice(2).map((r) => r.status)).toEqual(['skip', 'skip']);
 
@@ -229,7 +231,7 @@ describe('paylog doctor on PostgreSQL', () => {
     expect(after.status, after.stdout).toBe(0);
     expect(rows(after.stdout).map((r) => [r.name, r.status, r.name === 'connection' ? '' : r.detail])).toEqual([
       ['connection', 'ok', ''],
-      ['schema version', 'ok', '1, current'],
+      ['schema version', 'ok', `${POSTGRES_SCHEMA}, current`],
       ['append-only triggers', 'ok', 'journal_append_only, checkpoints_append_only, journal_no_truncate, checkpoints_no_truncate'],
       ['privileges', 'ok', 'role postgres holds what paylog needs on its 8 tables'],
     ]);

@@ -8,6 +8,7 @@ import { createApiKey } from '../../src/app/api-keys.js';
 import { startServices } from '../../src/compose/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createTables } from '../../src/adapters/store/dynamodb/index.js';
+import { headOfLine } from '../../src/core/signed-head.js';
 import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import { DYNAMO_ENV, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
 import { FAST_GATEWAY_ENV, FUTURE_YEAR } from '../support/harness.js';
@@ -124,12 +125,13 @@ describe('the Lambda bundle against DynamoDB (DynamoDB Local)', () => {
     expect(out.stdout).not.toContain('spoofed-by-client');
   });
 
-  it('every stdout line is an audit record, a structured log line or an EMF document, and none holds card data', () => {
+  it('every stdout line is an audit record, a signed head, a structured log line or an EMF document, and none holds card data', () => {
     const lines = out.stdout.split('\n').filter((l) => l !== '');
-    const kinds = { record: 0, log: 0, emf: 0 };
+    const kinds = { record: 0, head: 0, log: 0, emf: 0 };
     for (const line of lines) {
       const value = JSON.parse(line) as Record<string, unknown>;
       if ('hash' in value && 'seq' in value) kinds.record++;
+      else if (headOfLine(value)) kinds.head++;
       else if ('_aws' in value) kinds.emf++;
       else {
         expect(value, line).toMatchObject({ level: expect.any(String), timestamp: expect.any(String), service: 'paylog', cold_start: expect.any(Boolean) });
@@ -140,6 +142,8 @@ describe('the Lambda bundle against DynamoDB (DynamoDB Local)', () => {
       expect(line).not.toMatch(/PRIVATE KEY/);
     }
     expect(kinds.record).toBeGreaterThan(200);
+    // Every commit's signed head follows its records.
+    expect(kinds.head).toBeGreaterThan(CARDS.length * 3);
     expect(kinds.emf).toBeGreaterThanOrEqual(CARDS.length * 3);
     expect(kinds.log).toBeGreaterThan(0);
     const requestLogs = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.correlation_id !== undefined);

@@ -207,7 +207,7 @@ describe('EMF metrics', () => {
   it('the metric names are the contract with the CDK alarms: every name and unit infra/lib/metric-names.ts knows is emitted under it', () => {
     expect(Object.values(METRIC_NAMES)).toEqual([
       'PaymentsSucceeded', 'PaymentsDeclined', 'PaymentsFailed', 'PaymentsProcessing', 'GatewayAttempts',
-      'GatewayTimeouts', 'GatewayUnavailable', 'GatewayMalformed', 'GatewayLatency', 'IdempotentReplays', 'ColdStart',
+      'GatewayTimeouts', 'GatewayUnavailable', 'GatewayMalformed', 'GatewayLatency', 'IdempotentReplays', 'ColdStart', 'JournalConflicts',
     ]);
     expect(Object.keys(METRIC_UNITS).sort()).toEqual(Object.values(METRIC_NAMES).sort());
     expect(infra.METRIC_NAMESPACE).toBe('Paylog');

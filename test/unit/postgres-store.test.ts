@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/adapters/store/postgres/schema.js';
 import { openPostgresStore } from '../../src/adapters/store/postgres/index.js';
 import { StoreUnavailableError } from '../../src/ports/store.js';
 import { at, claim, openStream, streamInfo } from '../contract/fixtures.js';
@@ -41,7 +42,7 @@ describe('PostgreSQL store', () => {
     await raw.connect();
     const { rows } = await raw.query('SELECT version FROM schema_migrations ORDER BY version');
     await raw.end();
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
   });
 
   it('commits a 500-record batch in one transaction and reads it back in order', async () => {

@@ -1,10 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
-import { JournalWriter, type CheckpointOptions } from '../../src/app/journal-writer.js';
-import type { RecordDraft, RecordType } from '../../src/core/audit-record.js';
+import { JournalWriter, type CheckpointOptions, type JournalWriterOptions } from '../../src/app/journal-writer.js';
+import { type RecordDraft, type RecordType, sealRecord } from '../../src/core/audit-record.js';
+import { checkCheckpoint } from '../../src/core/checkpoint.js';
+import { MerkleFrontier } from '../../src/core/merkle.js';
 import { PaylogError } from '../../src/core/errors.js';
-import { signerFromPrivateKey } from '../../src/core/signed-note.js';
+import { parseVerifierKey, signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { CommitUnit, JournalStore } from '../../src/ports/journal-store.js';
@@ -91,7 +93,7 @@ interface Rig {
   halts: string[];
 }
 
-async function startedRig(checkpoints: Partial<CheckpointOptions>): Promise<Rig> {
+async function startedRig(checkpoints: Partial<CheckpointOptions>, options: Partial<JournalWriterOptions> = {}): Promise<Rig> {
   const store = createMemoryStore();
   const wrapped = new WrappedJournal(store.journal);
   const halts: string[] = [];
@@ -99,6 +101,7 @@ async function startedRig(checkpoints: Partial<CheckpointOptions>): Promise<Rig>
     journal: JOURNAL, streamId: STREAM, writer: 'test:1', actor: 'system:test', batchRecordsMax: 512, queueRecordsMax: 50_000,
     checkpoints: { signers: [signer], everyRecords: 1000, intervalMs: 0, leaseMs: 60_000, ...checkpoints },
     onHalt: (reason) => halts.push(reason),
+    ...options,
   });
   await writer.start(rec('journal.started'));
   return { store, wrapped, writer, halts };
@@ -195,7 +198,7 @@ describe('a writer whose store was changed underneath it', () => {
     const err = await failure(append(writer));
     expect(err.status).toBeGreaterThanOrEqual(500);
     expect(halts).toHaveLength(1);
-    expect(halts[0]).toMatch(/disagree/);
+    expect(halts[0]).toMatch(/not the ones this writer wrote/);
 
     expect(await store.journal.readStream(STREAM, 1, 1000)).toEqual(before);
     expect(await store.journal.latestCheckpoint(STREAM)).toBeNull();
@@ -203,5 +206,69 @@ describe('a writer whose store was changed underneath it', () => {
     expect(later.status).toBeGreaterThanOrEqual(500);
     await writer.stop(rec('journal.stopped'));
     expect(await store.journal.readStream(STREAM, 1, 1000)).toEqual(before);
+  });
+});
+
+describe('a writer that finds records it did not write', () => {
+  const FRESH = 'str_01jdhaltwriterfresh0000000';
+
+  /** A record someone with write access to the store put at the tail of the writer's stream. */
+  async function forgeTail(store: Store): Promise<void> {
+    const [last] = (await store.journal.readStream(STREAM, 1, 1000)).slice(-1);
+    const forged = sealRecord(rec('payment.succeeded', { forged: true }), { journal: JOURNAL, stream: STREAM, seq: (last?.seq ?? 0) + 1, prev: last?.hash ?? '', ts: rfc3339(T0_MS) });
+    await store.journal.commit([{ records: [forged] }]);
+  }
+
+  it('never adopts them: it tells, leaves the stream for good, and goes on with a new one', async () => {
+    const conflicts: string[] = [];
+    const { store, writer, halts } = await startedRig({}, {
+      onConflict: (reason) => conflicts.push(reason),
+      newStream: () => ({ streamId: FRESH, started: rec('journal.started', { fresh: true }) }),
+    });
+    await writer.append({ records: [rec('auth.failed', { n: 1 })] });
+    const signedBefore = (await store.journal.streamStatus(STREAM))?.head;
+    expect(signedBefore?.size).toBe(2);
+    await forgeTail(store);
+
+    // The next batch cannot continue the stream: refused, and the writer moves on.
+    expect((await failure(writer.append({ records: [rec('auth.failed', { n: 2 })] }))).status).toBe(503);
+    expect(conflicts).toEqual([expect.stringMatching(new RegExp(`stream ${STREAM} ends at seq 3, which this writer did not write`))]);
+    expect(halts).toEqual([]);
+    expect(writer.streamId).toBe(FRESH);
+
+    const [next] = await writer.append({ records: [rec('auth.failed', { n: 3 })] });
+    expect(next).toMatchObject({ stream: FRESH, seq: 2 });
+    const fresh = await store.journal.readStream(FRESH, 1, 10);
+    expect(fresh.map((r) => [r.seq, r.type])).toEqual([[1, 'journal.started'], [2, 'auth.failed']]);
+    expect((await store.journal.streamStatus(FRESH))?.head).toMatchObject({ stream: FRESH, size: 2 });
+    // The old stream got nothing more, and nothing of it was signed past what the writer wrote.
+    expect((await store.journal.readStream(STREAM, 1, 10)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect((await store.journal.streamStatus(STREAM))?.head).toEqual(signedBefore);
+    await writer.stop(rec('journal.stopped'));
+  });
+
+  it('halts when it has no new stream to go on with', async () => {
+    const { store, writer, halts } = await startedRig({});
+    await forgeTail(store);
+    await failure(writer.append({ records: [rec('auth.failed')] }));
+    expect(halts).toEqual([expect.stringMatching(/which this writer did not write/)]);
+    expect(writer.halted).toBe(true);
+  });
+});
+
+describe('signed heads', () => {
+  it('every commit stores a signed head of everything the writer committed, so no acknowledged record is unsigned', async () => {
+    const { store, writer } = await startedRig({});
+    for (let n = 1; n <= 3; n++) {
+      const [record] = await writer.append({ records: [rec('auth.failed', { n })] });
+      const head = (await store.journal.streamStatus(STREAM))?.head;
+      expect(head?.size).toBe(record?.seq);
+      const check = checkCheckpoint(head?.note ?? '', [{ key: parseVerifierKey(verifierKeyOf(signer)), validFrom: null, validUntil: null }], `${JOURNAL}/${STREAM}`);
+      expect(check).toMatchObject({ ok: true, body: { size: record?.seq, root: head?.root, time: rfc3339(T0_MS) } });
+      const frontier = new MerkleFrontier();
+      for (const hash of await store.journal.readHashes(STREAM, 1, 1000)) frontier.push(Buffer.from(hash, 'hex'));
+      expect(frontier.root().toString('hex')).toBe(head?.root);
+    }
+    await writer.stop(rec('journal.stopped'));
   });
 });

@@ -139,6 +139,7 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
     },
     idempotentReplay: () => count(METRIC_NAMES.idempotentReplays),
     coldStart: () => count(METRIC_NAMES.coldStart),
+    journalConflict: () => count(METRIC_NAMES.journalConflicts),
     flush,
   };
 }

@@ -31,6 +31,8 @@ export const METRIC_NAMES = {
   idempotentReplays: 'IdempotentReplays',
   /** Count: Lambda execution environments initialised. */
   coldStart: 'ColdStart',
+  /** Count: journal streams found holding records their writer did not write (tampering, or a bug). */
+  journalConflicts: 'JournalConflicts',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
@@ -50,4 +52,5 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
   GatewayLatency: 'Milliseconds',
   IdempotentReplays: 'Count',
   ColdStart: 'Count',
+  JournalConflicts: 'Count',
 };

@@ -3,6 +3,7 @@ import {
   type PutLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { type AuditRecord, recordLine } from '../../core/audit-record.js';
+import { type SignedHead, headLine } from '../../core/signed-head.js';
 import type { AuditMirror } from '../../ports/audit-mirror.js';
 import { type LogEvent, planBatches } from './cloudwatch-batches.js';
 
@@ -257,17 +258,20 @@ export function createCloudWatchLogsMirror(options: CloudWatchLogsMirrorOptions)
   }
 
   return {
-    publish(records: readonly AuditRecord[]): void {
+    publish(records: readonly AuditRecord[], signedHead: SignedHead | null = null): void {
       if (records.length === 0) return;
       if (closed) {
         stats.dropped += records.length;
         report(new CloudWatchMirrorError('closed', records.length, `${records.length} records published after close were not mirrored`));
         return;
       }
+      let last = clock();
       for (const record of records) {
         const ts = Date.parse(record.ts);
-        queue.push({ timestamp: Number.isFinite(ts) ? ts : clock(), message: recordLine(record) });
+        last = Number.isFinite(ts) ? ts : clock();
+        queue.push({ timestamp: last, message: recordLine(record) });
       }
+      if (signedHead) queue.push({ timestamp: last, message: headLine(signedHead) });
       const excess = queued() - queueMax;
       if (excess > 0) {
         head += excess;

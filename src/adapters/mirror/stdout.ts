@@ -1,5 +1,6 @@
 import { type AuditRecord, recordLine } from '../../core/audit-record.js';
 import type { AuditMirror } from '../../ports/audit-mirror.js';
+import { type SignedHead, headLine } from '../../core/signed-head.js';
 import { IncompleteWriteError, type WriteSyncFn, writeFullySync } from './write-sync.js';
 
 export interface StdoutMirrorOptions {
@@ -40,10 +41,11 @@ export function createStdoutMirror(options: StdoutMirrorOptions = {}): AuditMirr
   let torn = false;
 
   return {
-    publish(records: readonly AuditRecord[]): void {
+    publish(records: readonly AuditRecord[], head: SignedHead | null = null): void {
       if (records.length === 0) return;
       let text = torn ? '\n' : '';
       for (const record of records) text += `${recordLine(record)}\n`;
+      if (head) text += `${headLine(head)}\n`;
       try {
         write(text);
         torn = false;

@@ -19,12 +19,17 @@ export interface RunningServer {
 /** Starts `paylog serve`: the HTTP API on the configured address, with periodic reconciliation. */
 export async function startServer(config: Config): Promise<RunningServer> {
   let onHalt: (reason: string) => void = () => undefined;
-  const services = await startServices(config, { role: 'serve', onHalt: (reason) => onHalt(reason) });
+  // Conflicts found before the logger exists (sealing at start) are logged once it does.
+  const early: string[] = [];
+  let onConflict = (reason: string): void => { early.push(reason); };
+  const services = await startServices(config, { role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason) });
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
     logger: { level: config.logLevel, base: { service: 'paylog' }, redact: ['req.headers.authorization'] },
   });
+  onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
+  for (const reason of early.splice(0)) onConflict(reason);
   let url: string;
   try {
     url = await app.listen({ port: config.port, host: config.host });

@@ -44,7 +44,10 @@ export async function composeLambda(env: NodeJS.ProcessEnv = process.env): Promi
   }
   const config = loadConfig({}, settings);
   const metrics = createEmfMetrics();
-  const services = await startServices(config, { role: 'lambda', mirror: createStdoutMirror(), metrics });
+  // Conflicts found before the logger exists (sealing at start) are logged once it does.
+  const early: string[] = [];
+  let onConflict = (reason: string): void => { early.push(reason); };
+  const services = await startServices(config, { role: 'lambda', mirror: createStdoutMirror(), metrics, onConflict: (reason) => onConflict(reason) });
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
@@ -53,6 +56,8 @@ export async function composeLambda(env: NodeJS.ProcessEnv = process.env): Promi
     docs: { kind: 'prebuilt', file: new URL('./openapi.json', import.meta.url) },
   });
   await app.ready();
+  onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
+  for (const reason of early.splice(0)) onConflict(reason);
   // retainStage: API Gateway's event.path is already stage-less; the proxy's stage stripping would eat our /v1 prefix.
   const proxy = awsLambdaFastify<unknown>(app, { decorateRequest: false, retainStage: true });
   return { config, services, app, proxy, metrics, merchantId: env.PAYLOG_LAMBDA_MERCHANT ?? '' };

@@ -1,7 +1,7 @@
 import type { StreamState } from '../../../ports/journal-store.js';
 import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
-import { checkTakesRecords } from '../shared/stream-rules.js';
+import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { ItemRole } from './commit-plan.js';
 import { type RawAttribute, rawItemValues } from './errors.js';
 
@@ -30,15 +30,20 @@ export function explainCancellation(err: unknown, roles: readonly ItemRole[]): u
 function conflictOf(role: ItemRole, old: Record<string, string | number> | null): StreamConflictError {
   switch (role.kind) {
     case 'head': {
-      try {
+      const conflict = ruleConflict(() => {
         checkTakesRecords(role.stream, old?.state as StreamState | undefined);
         const seq = old?.headSeq;
         checkContinues(role.first, seq === undefined ? null : { seq: Number(seq), hash: String(old?.headHash ?? '') });
-      } catch (conflict) {
-        if (conflict instanceof StreamConflictError) return conflict;
-        throw conflict;
-      }
-      return new StreamConflictError(`stream ${role.stream} has no head paylog can continue`);
+      });
+      return conflict ?? new StreamConflictError(`stream ${role.stream} has no head paylog can continue`);
+    }
+    case 'signed-head': {
+      const conflict = ruleConflict(() => checkTakesRecords(role.stream, old?.state as StreamState | undefined));
+      return conflict ?? new StreamConflictError(`stream ${role.stream} holds ${String(old?.headSeq)} records, not the ${role.size} its signed head covers`);
+    }
+    case 'seal': {
+      const stream = old === null ? undefined : { state: old.state as StreamState, headSize: Number(old.headSize ?? 0) };
+      return ruleConflict(() => checkSealable(role.seal, stream)) ?? new StreamConflictError(`stream ${role.seal.stream} could not be sealed`);
     }
     case 'stream-exists':
       return new StreamConflictError(`stream ${role.stream} does not exist`);
@@ -50,5 +55,16 @@ function conflictOf(role: ItemRole, old: Record<string, string | number> | null)
     case 'idempotency':
       // These items carry no condition; a failure here would be a bug in the plan.
       return new StreamConflictError(`a ${role.kind} write of the commit failed its condition`);
+  }
+}
+
+/** The conflict a shared rule throws for the stored item, or null when the rule passes. */
+function ruleConflict(rule: () => void): StreamConflictError | null {
+  try {
+    rule();
+    return null;
+  } catch (conflict) {
+    if (conflict instanceof StreamConflictError) return conflict;
+    throw conflict;
   }
 }

@@ -11,7 +11,8 @@
 import type { AuditRecord } from '../../../core/audit-record.js';
 import type { Payment } from '../../../core/payment.js';
 import type { IdempotencyUpdate } from '../../../ports/idempotency-store.js';
-import type { CommitUnit, StoredCheckpoint } from '../../../ports/journal-store.js';
+import type { SignedHead } from '../../../core/signed-head.js';
+import type { CommitUnit, StoredCheckpoint, StreamSeal } from '../../../ports/journal-store.js';
 import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { attributeNames, type Item } from './connection.js';
@@ -44,6 +45,8 @@ export interface UpdateItem {
 /** What an item of a transaction is for: explains the item's cancellation reason. */
 export type ItemRole =
   | { kind: 'head'; stream: string; first: Pick<AuditRecord, 'stream' | 'seq' | 'prev'> }
+  | { kind: 'signed-head'; stream: string; size: number }
+  | { kind: 'seal'; seal: StreamSeal }
   | { kind: 'stream-exists'; stream: string }
   | { kind: 'record'; stream: string; seq: number }
   | { kind: 'checkpoint'; stream: string; size: number }
@@ -114,11 +117,17 @@ class Group {
   private readonly payments = new Map<string, Payment>();
   private readonly keys = new Map<string, IdempotencyUpdate>();
   private readonly checkpoints: StoredCheckpoint[] = [];
+  /** Per stream: the newest signed head of the units in this transaction. */
+  private readonly signedHeads = new Map<string, SignedHead>();
+  private readonly seals = new Map<string, StreamSeal>();
   private bytes = 0;
 
   fits(unit: CommitUnit): boolean {
-    const streams = new Set([...unit.records.map((r) => r.stream), ...(unit.checkpoint ? [unit.checkpoint.stream] : [])]);
-    const newStreams = [...streams].filter((s) => !this.firsts.has(s) && !this.checkpointStreams.has(s)).length;
+    const streams = new Set([
+      ...unit.records.map((r) => r.stream), ...(unit.checkpoint ? [unit.checkpoint.stream] : []),
+      ...(unit.head ? [unit.head.stream] : []), ...(unit.seal ? [unit.seal.stream] : []),
+    ]);
+    const newStreams = [...streams].filter((s) => !this.streamItems().has(s)).length;
     const added = unit.records.length + newStreams + (unit.checkpoint ? 1 : 0)
       + (unit.payment && !this.payments.has(unit.payment.id) ? 1 : 0)
       + (unit.idempotency && !this.keys.has(idempotencyPk(unit.idempotency.merchantId, unit.idempotency.key)) ? 1 : 0);
@@ -146,6 +155,8 @@ class Group {
       this.checkpoints.push(unit.checkpoint);
       this.checkpointStreams.add(unit.checkpoint.stream);
     }
+    if (unit.head) this.signedHeads.set(unit.head.stream, unit.head);
+    if (unit.seal) this.seals.set(unit.seal.stream, unit.seal);
     this.bytes += unitBytes(unit);
     this.units += 1;
   }
@@ -159,10 +170,14 @@ class Group {
     };
     for (const [stream, first] of this.firsts) {
       const last = this.lasts.get(stream) as AuditRecord;
-      push({ Update: headUpdate(tables.streams, first, last) }, { kind: 'head', stream, first });
+      push({ Update: headUpdate(tables.streams, first, last, this.signedHeads.get(stream)) }, { kind: 'head', stream, first });
     }
+    for (const [stream, head] of this.signedHeads) {
+      if (!this.firsts.has(stream)) push({ Update: signedHeadUpdate(tables.streams, head) }, { kind: 'signed-head', stream, size: head.size });
+    }
+    for (const seal of this.seals.values()) push({ Update: sealUpdate(tables.streams, seal) }, { kind: 'seal', seal });
     for (const stream of this.checkpointStreams) {
-      if (this.firsts.has(stream)) continue;
+      if (this.firsts.has(stream) || this.signedHeads.has(stream) || this.seals.has(stream)) continue;
       push({
         ConditionCheck: {
           TableName: tables.streams, Key: { id: stream },
@@ -196,9 +211,13 @@ class Group {
     return { items, roles, units: this.units };
   }
 
+  /** Every stream item this transaction writes or checks: one operation each. */
+  private streamItems(): Set<string> {
+    return new Set([...this.firsts.keys(), ...this.signedHeads.keys(), ...this.seals.keys(), ...this.checkpointStreams]);
+  }
+
   private itemCount(): number {
-    const checkOnly = [...this.checkpointStreams].filter((s) => !this.firsts.has(s)).length;
-    return this.records.length + this.firsts.size + checkOnly + this.payments.size + this.keys.size + this.checkpoints.length;
+    return this.records.length + this.streamItems().size + this.payments.size + this.keys.size + this.checkpoints.length;
   }
 }
 
@@ -207,14 +226,56 @@ class Group {
  * its head is where `first` continues: a seal, a stop or another writer's commit in between
  * cancels the whole transaction. ALL_OLD gives the stream back on failure, to say which.
  */
-function headUpdate(table: string, first: AuditRecord, last: AuditRecord): UpdateItem {
-  return {
+function headUpdate(table: string, first: AuditRecord, last: AuditRecord, signed: SignedHead | undefined): UpdateItem {
+  const update: UpdateItem = {
     TableName: table,
     Key: { id: first.stream },
     UpdateExpression: 'SET #headSeq = :seq, #headHash = :hash',
     ConditionExpression: '#state = :open AND #headSeq = :expectedSeq AND #headHash = :expectedHash',
     ExpressionAttributeNames: attributeNames('headSeq', 'headHash', 'state'),
     ExpressionAttributeValues: { ':seq': last.seq, ':hash': last.hash, ':open': 'open', ':expectedSeq': first.seq - 1, ':expectedHash': first.prev },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+  return signed ? withSignedHead(update, signed) : update;
+}
+
+/** The stream's signed head, written by the same update that moves its records' head. */
+function withSignedHead(update: UpdateItem, head: SignedHead): UpdateItem {
+  return {
+    ...update,
+    UpdateExpression: `${update.UpdateExpression}, #headSize = :headSize, #headRoot = :headRoot, #headNote = :headNote`,
+    ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...attributeNames('headSize', 'headRoot', 'headNote') },
+    ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':headSize': head.size, ':headRoot': head.root, ':headNote': head.note },
+  };
+}
+
+/** A signed head over records already stored (none in this transaction): only if they are all there. */
+function signedHeadUpdate(table: string, head: SignedHead): UpdateItem {
+  return {
+    TableName: table,
+    Key: { id: head.stream },
+    UpdateExpression: 'SET #headSize = :headSize, #headRoot = :headRoot, #headNote = :headNote',
+    ConditionExpression: '#state = :open AND #headSeq = :headSize',
+    ExpressionAttributeNames: attributeNames('state', 'headSeq', 'headSize', 'headRoot', 'headNote'),
+    ExpressionAttributeValues: { ':open': 'open', ':headSize': head.size, ':headRoot': head.root, ':headNote': head.note },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
+
+/**
+ * Closes a lapsed stream as sealed, only if it is still open at the signed head the sealer
+ * checked (no head stored means size 0). Removing `open` takes it out of byOpenLease.
+ */
+function sealUpdate(table: string, seal: StreamSeal): UpdateItem {
+  return {
+    TableName: table,
+    Key: { id: seal.stream },
+    UpdateExpression: 'SET #state = :sealed, #closedBy = :by, #closedAt = :at REMOVE #open',
+    ConditionExpression: seal.headSize === 0 ? '#state = :open AND attribute_not_exists(#headSize)' : '#state = :open AND #headSize = :size',
+    ExpressionAttributeNames: attributeNames('state', 'closedBy', 'closedAt', 'open', 'headSize'),
+    ExpressionAttributeValues: {
+      ':sealed': 'sealed', ':by': seal.by, ':at': seal.at, ':open': 'open', ...(seal.headSize === 0 ? {} : { ':size': seal.headSize }),
+    },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   };
 }
@@ -230,6 +291,7 @@ function unitBytes(unit: CommitUnit): number {
     ...(unit.payment ? [jsonBytes(paymentItem(unit.payment))] : []),
     ...(unit.idempotency?.response ? [jsonBytes(unit.idempotency.response)] : []),
     ...(unit.checkpoint ? [jsonBytes(unit.checkpoint)] : []),
+    ...(unit.head ? [jsonBytes(unit.head)] : []),
   ];
   for (const size of sizes) {
     if (size > ITEM_BYTES_MAX) throw new StoreUnavailableError(`DynamoDB store: an item of about ${size} bytes exceeds DynamoDB's ${ITEM_BYTES_MAX}`);

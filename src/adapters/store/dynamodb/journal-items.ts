@@ -33,6 +33,9 @@ export function toStreamStatus(item: Item): StreamStatus {
     state: item.state as StreamStatus['state'],
     closedBy: (item.closedBy as string | undefined) ?? null,
     closedAt: (item.closedAt as string | undefined) ?? null,
+    head: typeof item.headNote === 'string'
+      ? { stream: item.id as string, size: item.headSize as number, root: item.headRoot as string, note: item.headNote }
+      : null,
   };
 }
 

@@ -15,7 +15,7 @@ import type {
   CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
-import { BatchGetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { explainCancellation } from './cancellation.js';
 import { type PlannedTransaction, type TableNames, planCommit } from './commit-plan.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
@@ -86,6 +86,11 @@ export class DynamoJournalStore implements JournalStore {
   async listStreams(): Promise<StreamStatus[]> {
     const items = await this.conn.scanEvery({ TableName: this.tables.streams, ConsistentRead: true }, STREAMS_LISTED_MAX, 'streams');
     return items.map(toStreamStatus).sort((a, b) => compare(a.startedAt, b.startedAt) || compare(a.id, b.id));
+  }
+
+  async streamStatus(streamId: string): Promise<StreamStatus | null> {
+    const { Item: item } = await this.conn.run((doc) => doc.send(new GetCommand({ TableName: this.tables.streams, Key: { id: streamId }, ConsistentRead: true })));
+    return item ? toStreamStatus(item) : null;
   }
 
   /**

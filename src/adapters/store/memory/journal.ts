@@ -5,7 +5,7 @@ import type {
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
-import { checkTakesRecords } from '../shared/stream-rules.js';
+import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
 import { type MemoryState, copy } from './state.js';
 
@@ -15,7 +15,7 @@ export class MemoryJournalStore implements JournalStore {
   async createStream(info: StreamInfo): Promise<void> {
     this.state.assertOpen();
     if (this.state.streams.has(info.id)) throw new StreamConflictError(`stream ${info.id} already exists`);
-    this.state.streams.set(info.id, { ...copy(info), state: 'open', closedBy: null, closedAt: null });
+    this.state.streams.set(info.id, { ...copy(info), state: 'open', closedBy: null, closedAt: null, head: null });
     this.state.records.set(info.id, []);
   }
 
@@ -31,6 +31,11 @@ export class MemoryJournalStore implements JournalStore {
         }
         checkContinues(record, heads.get(record.stream) ?? null);
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
+      }
+      if (unit.head) checkTakesRecords(unit.head.stream, this.state.streams.get(unit.head.stream)?.state);
+      if (unit.seal) {
+        const stream = this.state.streams.get(unit.seal.stream);
+        checkSealable(unit.seal, stream && { state: stream.state, headSize: stream.head?.size ?? 0 });
       }
       const cp = unit.checkpoint;
       if (cp) {
@@ -49,7 +54,15 @@ export class MemoryJournalStore implements JournalStore {
         list.push(copy(unit.checkpoint));
         this.state.checkpoints.set(unit.checkpoint.stream, list);
       }
+      if (unit.head) (this.state.streams.get(unit.head.stream) as StreamStatus).head = copy(unit.head);
+      if (unit.seal) Object.assign(this.state.streams.get(unit.seal.stream) as StreamStatus, { state: 'sealed', closedBy: unit.seal.by, closedAt: unit.seal.at });
     }
+  }
+
+  async streamStatus(streamId: string): Promise<StreamStatus | null> {
+    this.state.assertOpen();
+    const stream = this.state.streams.get(streamId);
+    return stream ? copy(stream) : null;
   }
 
   async head(streamId: string): Promise<StreamHead | null> {

@@ -5,13 +5,21 @@ import type {
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
-import { checkTakesRecords } from '../shared/stream-rules.js';
+import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
 import { upsertPayments } from './payments.js';
 
 const STREAM_COLUMNS = `id, journal, started_at AS "startedAt", writer, lease_expires_at AS "leaseExpiresAt", state,
-  closed_by AS "closedBy", closed_at AS "closedAt"`;
+  closed_by AS "closedBy", closed_at AS "closedAt", head_size::int AS "headSize", head_root AS "headRoot", head_note AS "headNote"`;
+
+type StreamRow = Omit<StreamStatus, 'head'> & { headSize: number | null; headRoot: string | null; headNote: string | null };
+
+function toStreamStatus(row: StreamRow): StreamStatus {
+  const { headSize, headRoot, headNote, ...status } = row;
+  const head = headSize === null || headRoot === null || headNote === null ? null : { stream: row.id, size: headSize, root: headRoot, note: headNote };
+  return { ...status, head };
+}
 const CHECKPOINT_COLUMNS = 'stream, size::int AS size, root, note, created_at AS "createdAt"';
 
 export class PostgresJournalStore implements JournalStore {
@@ -35,23 +43,28 @@ export class PostgresJournalStore implements JournalStore {
    */
   async commit(units: CommitUnit[]): Promise<void> {
     const records = units.flatMap((u) => u.records);
-    const streams = [...new Set(records.map((r) => r.stream))];
+    const heads = units.flatMap((u) => (u.head ? [u.head] : []));
+    const seals = units.flatMap((u) => (u.seal ? [u.seal] : []));
+    // Every stream the batch changes is locked, in one order, so two batches never deadlock.
+    const streams = [...new Set([...records.map((r) => r.stream), ...heads.map((h) => h.stream), ...seals.map((x) => x.stream)])];
     await this.conn.transaction(async (client) => {
       if (streams.length > 0) {
-        const states = await client.query<{ id: string; state: StreamState }>({
-          name: 'stream-lock', text: 'SELECT id, state FROM streams WHERE id = ANY($1) ORDER BY id FOR UPDATE', values: [streams],
+        const states = await client.query<{ id: string; state: StreamState; headSize: number }>({
+          name: 'stream-lock', text: 'SELECT id, state, coalesce(head_size, 0)::int AS "headSize" FROM streams WHERE id = ANY($1) ORDER BY id FOR UPDATE', values: [streams],
         });
-        const byId = new Map(states.rows.map((r) => [r.id, r.state]));
-        const heads = new Map<string, StreamHead | null>();
-        for (const stream of streams) {
-          checkTakesRecords(stream, byId.get(stream));
-          heads.set(stream, await headOf(client, stream));
+        const byId = new Map(states.rows.map((r) => [r.id, r]));
+        const recordStreams = new Set([...records.map((r) => r.stream), ...heads.map((h) => h.stream)]);
+        const tails = new Map<string, StreamHead | null>();
+        for (const stream of recordStreams) {
+          checkTakesRecords(stream, byId.get(stream)?.state);
+          tails.set(stream, await headOf(client, stream));
         }
+        for (const seal of seals) checkSealable(seal, byId.get(seal.stream));
         for (const record of records) {
-          checkContinues(record, heads.get(record.stream) ?? null);
-          heads.set(record.stream, { seq: record.seq, hash: record.hash });
+          checkContinues(record, tails.get(record.stream) ?? null);
+          tails.set(record.stream, { seq: record.seq, hash: record.hash });
         }
-        await client.query({
+        if (records.length > 0) await client.query({
           name: 'journal-insert-batch',
           text: `INSERT INTO journal (stream, seq, hash, resource, type, ts, body)
                  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
@@ -76,6 +89,17 @@ export class PostgresJournalStore implements JournalStore {
           throw err;
         });
       }
+      for (const head of heads) {
+        await client.query({
+          name: 'stream-head', text: 'UPDATE streams SET head_size = $1, head_root = $2, head_note = $3 WHERE id = $4',
+          values: [head.size, head.root, head.note, head.stream],
+        });
+      }
+      for (const seal of seals) {
+        await client.query({
+          name: 'stream-seal', text: "UPDATE streams SET state = 'sealed', closed_by = $1, closed_at = $2 WHERE id = $3", values: [seal.by, seal.at, seal.stream],
+        });
+      }
     });
   }
 
@@ -90,17 +114,22 @@ export class PostgresJournalStore implements JournalStore {
   }
 
   async listStreams(): Promise<StreamStatus[]> {
-    const { rows } = await this.conn.query<StreamStatus>({ name: 'streams-list', text: `SELECT ${STREAM_COLUMNS} FROM streams ORDER BY started_at, id` });
-    return rows;
+    const { rows } = await this.conn.query<StreamRow>({ name: 'streams-list', text: `SELECT ${STREAM_COLUMNS} FROM streams ORDER BY started_at, id` });
+    return rows.map(toStreamStatus);
+  }
+
+  async streamStatus(streamId: string): Promise<StreamStatus | null> {
+    const { rows } = await this.conn.query<StreamRow>({ name: 'stream-status', text: `SELECT ${STREAM_COLUMNS} FROM streams WHERE id = $1`, values: [streamId] });
+    return rows[0] ? toStreamStatus(rows[0]) : null;
   }
 
   async listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]> {
-    const { rows } = await this.conn.query<StreamStatus>({
+    const { rows } = await this.conn.query<StreamRow>({
       name: 'streams-lapsed',
       text: `SELECT ${STREAM_COLUMNS} FROM streams WHERE state = 'open' AND lease_expires_at <= $1 ORDER BY lease_expires_at, id LIMIT $2`,
       values: [now, Math.max(limit, 0)],
     });
-    return rows;
+    return rows.map(toStreamStatus);
   }
 
   async renewLease(streamId: string, leaseExpiresAt: string): Promise<boolean> {

@@ -103,6 +103,10 @@ const MIGRATIONS: readonly string[] = [
     updated_at         text COLLATE "C" NOT NULL
   );
   `,
+  `
+  -- The newest signed head of each stream, written with every commit of its records.
+  ALTER TABLE streams ADD COLUMN head_size bigint, ADD COLUMN head_root text COLLATE "C", ADD COLUMN head_note text COLLATE "C";
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,6 +15,7 @@ export class SqliteJournalStore implements JournalStore {
   private readonly insertStreamStmt: Statement;
   private readonly listStreamsStmt: Statement;
   private readonly lapsedStreamsStmt: Statement;
+  private readonly streamStatusStmt: Statement;
   private readonly headStmt: Statement;
   private readonly readStreamStmt: Statement;
   private readonly byResourceStmt: Statement;
@@ -26,14 +27,12 @@ export class SqliteJournalStore implements JournalStore {
     const db = conn.db;
     this.insertStreamStmt = db.prepare(`
       INSERT INTO streams (id, journal, started_at, writer, lease_expires_at) VALUES (@id, @journal, @startedAt, @writer, @leaseExpiresAt)`);
-    this.listStreamsStmt = db.prepare(`
-      SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
-             closed_by AS closedBy, closed_at AS closedAt
-      FROM streams ORDER BY started_at, id`);
+    const streamColumns = `id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
+             closed_by AS closedBy, closed_at AS closedAt, head_size AS headSize, head_root AS headRoot, head_note AS headNote`;
+    this.listStreamsStmt = db.prepare(`SELECT ${streamColumns} FROM streams ORDER BY started_at, id`);
     this.lapsedStreamsStmt = db.prepare(`
-      SELECT id, journal, started_at AS startedAt, writer, lease_expires_at AS leaseExpiresAt, state,
-             closed_by AS closedBy, closed_at AS closedAt
-      FROM streams WHERE state = 'open' AND lease_expires_at <= ? ORDER BY lease_expires_at, id LIMIT ?`);
+      SELECT ${streamColumns} FROM streams WHERE state = 'open' AND lease_expires_at <= ? ORDER BY lease_expires_at, id LIMIT ?`);
+    this.streamStatusStmt = db.prepare(`SELECT ${streamColumns} FROM streams WHERE id = ?`);
     this.readHashesStmt = db.prepare('SELECT hash FROM journal WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
     const checkpointColumns = 'stream, size, root, note, created_at AS createdAt';
     this.latestCheckpointsStmt = db.prepare(`
@@ -70,11 +69,18 @@ export class SqliteJournalStore implements JournalStore {
   }
 
   listStreams(): Promise<StreamStatus[]> {
-    return this.conn.run(() => this.listStreamsStmt.all() as StreamStatus[]);
+    return this.conn.run(() => (this.listStreamsStmt.all() as StreamRow[]).map(toStreamStatus));
   }
 
   listLapsedStreams(now: string, limit: number): Promise<StreamStatus[]> {
-    return this.conn.run(() => this.lapsedStreamsStmt.all(now, Math.max(limit, 0)) as StreamStatus[]);
+    return this.conn.run(() => (this.lapsedStreamsStmt.all(now, Math.max(limit, 0)) as StreamRow[]).map(toStreamStatus));
+  }
+
+  streamStatus(streamId: string): Promise<StreamStatus | null> {
+    return this.conn.run(() => {
+      const row = this.streamStatusStmt.get(streamId) as StreamRow | undefined;
+      return row ? toStreamStatus(row) : null;
+    });
   }
 
   /** On the write thread: waiting there for another process's lock never stalls the event loop. */
@@ -111,6 +117,14 @@ export class SqliteJournalStore implements JournalStore {
   }
 }
 
+type StreamRow = Omit<StreamStatus, 'head'> & { headSize: number | null; headRoot: string | null; headNote: string | null };
+
+function toStreamStatus(row: StreamRow): StreamStatus {
+  const { headSize, headRoot, headNote, ...status } = row;
+  const head = headSize === null || headRoot === null || headNote === null ? null : { stream: row.id, size: headSize, root: headRoot, note: headNote };
+  return { ...status, head };
+}
+
 /** A unit as the write thread binds it: every body serialized here, once. */
 function commitRows(unit: CommitUnit): CommitRows {
   const rows: CommitRows = {
@@ -128,6 +142,8 @@ function commitRows(unit: CommitUnit): CommitRows {
     };
   }
   if (checkpoint) rows.checkpoint = checkpoint;
+  if (unit.head) rows.head = unit.head;
+  if (unit.seal) rows.seal = unit.seal;
   return rows;
 }
 

@@ -103,6 +103,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
   `,
+  `
+  -- The newest signed head of each stream, written with every commit of its records.
+  ALTER TABLE streams ADD COLUMN head_size INTEGER;
+  ALTER TABLE streams ADD COLUMN head_root TEXT;
+  ALTER TABLE streams ADD COLUMN head_note TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { StoredCheckpoint, StreamHead, StreamState } from '../../../ports/journal-store.js';
+import type { SignedHead } from '../../../core/signed-head.js';
+import type { StoredCheckpoint, StreamHead, StreamSeal, StreamState } from '../../../ports/journal-store.js';
 import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
 import type { LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { applyCall } from '../shared/ledger-call.js';
-import { checkTakesRecords } from '../shared/stream-rules.js';
+import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 
 /**
@@ -35,6 +36,8 @@ export interface RecordRow {
 
 /** One journal CommitUnit, ready to bind. */
 export interface CommitRows {
+  head?: SignedHead;
+  seal?: StreamSeal;
   records: RecordRow[];
   payment?: { id: string; merchantId: string; status: string; updatedAt: string; body: string };
   idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null };
@@ -65,6 +68,9 @@ export class SqliteWrites {
   private readonly ledgerSelect: Statement;
   private readonly ledgerPut: Statement;
   private readonly streamState: Statement;
+  private readonly streamSealState: Statement;
+  private readonly saveHead: Statement;
+  private readonly sealStream: Statement;
   private readonly head: Statement;
   /** Multi-row INSERT statements by row count, prepared when first needed. */
   private readonly insertRecordStatements = new Map<number, Statement>();
@@ -108,6 +114,9 @@ export class SqliteWrites {
         authorization_code = excluded.authorization_code, amount = excluded.amount, currency = excluded.currency,
         created_at = excluded.created_at, updated_at = excluded.updated_at`);
     this.streamState = db.prepare('SELECT state FROM streams WHERE id = ?').pluck();
+    this.streamSealState = db.prepare('SELECT state, coalesce(head_size, 0) AS headSize FROM streams WHERE id = ?');
+    this.saveHead = db.prepare('UPDATE streams SET head_size = @size, head_root = @root, head_note = @note WHERE id = @stream');
+    this.sealStream = db.prepare("UPDATE streams SET state = 'sealed', closed_by = @by, closed_at = @at WHERE id = @stream");
     this.head = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
     this.upsertPayment = db.prepare(`
       INSERT INTO payments (id, merchant_id, status, updated_at, body)
@@ -183,6 +192,14 @@ export class SqliteWrites {
       // A purged key has nothing left to update.
       if (unit.idempotency) this.idemUpdate.run(unit.idempotency);
       if (unit.checkpoint) this.insertCheckpoint(unit.checkpoint);
+      if (unit.head) {
+        checkTakesRecords(unit.head.stream, this.streamState.get(unit.head.stream) as StreamState | undefined);
+        this.saveHead.run(unit.head);
+      }
+      if (unit.seal) {
+        checkSealable(unit.seal, this.streamSealState.get(unit.seal.stream) as { state: StreamState; headSize: number } | undefined);
+        this.sealStream.run(unit.seal);
+      }
     }
     this.insertRecords(pending);
   }

@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { storeRecords } from '../../../app/journal-source.js';
 import { openStore } from '../../../compose/open-store.js';
 import { recordLine, type AuditRecord } from '../../../core/audit-record.js';
+import { headLine, headOfLine } from '../../../core/signed-head.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 
 /** Lines buffered before a write to stdout: fewer syscalls, bounded memory. */
 const WRITE_LINES_MAX = 1_000;
 
 export function registerExport(program: Command): void {
-  withSettings(program.command('export').description('write the journal as JSONL to stdout, stream by stream in seq order'), STORE_FLAGS)
+  withSettings(program.command('export').description('write the journal as JSONL to stdout, stream by stream in seq order, each followed by its signed head'), STORE_FLAGS)
     .option('--since <time>', 'only records at or after this RFC 3339 time')
     .action(async (opts: Record<string, unknown>) => {
       const since = typeof opts.since === 'string' ? normalizeSince(opts.since) : undefined;
@@ -17,7 +18,8 @@ export function registerExport(program: Command): void {
         let buffer: string[] = [];
         for await (const batch of storeRecords(store.journal, since)) {
           for (const { value } of batch) {
-            buffer.push(recordLine(value as AuditRecord));
+            const head = headOfLine(value);
+            buffer.push(head ? headLine(head) : recordLine(value as AuditRecord));
             if (buffer.length >= WRITE_LINES_MAX) {
               await write(`${buffer.join('\n')}\n`);
               buffer = [];

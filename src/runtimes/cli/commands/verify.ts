@@ -40,6 +40,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
       const progress = process.stderr.isTTY && !opts.json ? progressBar() : undefined;
       const options = {
         trusted,
+        // Every commit is signed: a record no signature covers was never signed by the journal's key.
+        requireCoverage: true,
         nowMs: Date.now(),
         maxClockSkewMs: durationFlag('--max-clock-skew', String(opts.maxClockSkew)),
         ...(age !== undefined && { maxCheckpointAgeMs: durationFlag('--max-checkpoint-age', age) }),
