@@ -340,6 +340,10 @@ export class PaylogStack extends Stack {
       'At least 50 payments declined in 5 minutes: card testing, or an issuer or gateway problem.',
       paylogMetric(METRIC_NAMES.paymentsDeclined), 50, atLeast, noneHappened);
 
+    alarm('JournalConflictAlarm', 'journal-conflict',
+      'The journal writer found records it did not write, or refused to seal a tampered stream: someone changed the journal tables. Read the "journal conflict" log lines, then run paylog verify with the published key.',
+      paylogMetric(METRIC_NAMES.journalConflicts), 1, atLeast, noneHappened);
+
     alarm('FunctionErrorsAlarm', 'function-errors',
       'The function threw or timed out at least once in 5 minutes.',
       this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }), 1, atLeast, noneHappened);

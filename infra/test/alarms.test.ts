@@ -35,7 +35,7 @@ describe('the metric names', () => {
     expect(METRIC_NAMESPACE).toBe('Paylog');
     expect([SERVICE_DIMENSION_NAME, SERVICE_DIMENSION_VALUE]).toEqual(['service', 'paylog']);
     expect(Object.values(METRIC_NAMES).sort()).toEqual([
-      'ColdStart', 'GatewayAttempts', 'GatewayLatency', 'GatewayMalformed', 'GatewayTimeouts', 'GatewayUnavailable', 'IdempotentReplays',
+      'ColdStart', 'GatewayAttempts', 'GatewayLatency', 'GatewayMalformed', 'GatewayTimeouts', 'GatewayUnavailable', 'IdempotentReplays', 'JournalConflicts',
       'PaymentsDeclined', 'PaymentsFailed', 'PaymentsProcessing', 'PaymentsSucceeded',
     ]);
     expect(METRIC_UNITS.GatewayLatency).toBe('Milliseconds');
@@ -44,9 +44,9 @@ describe('the metric names', () => {
 });
 
 describe('alarms', () => {
-  it('are six, each notifying the topic on ALARM and on OK, on one 5-minute period', () => {
+  it('are seven, each notifying the topic on ALARM and on OK, on one 5-minute period', () => {
     expect(alarms.map((a) => a.AlarmName).sort()).toEqual(
-      ['api-5xx', 'function-errors', 'function-throttles', 'payment-failure-rate', 'payments-declined-spike', 'payments-failed'].map((n) => `${TEST_PREFIX}-${n}`),
+      ['api-5xx', 'function-errors', 'function-throttles', 'journal-conflict', 'payment-failure-rate', 'payments-declined-spike', 'payments-failed'].map((n) => `${TEST_PREFIX}-${n}`),
     );
     for (const a of alarms) {
       expect(a.AlarmActions, a.AlarmName).toEqual([topicRef]);
@@ -81,6 +81,13 @@ describe('alarms', () => {
         MetricStat: { Metric: { Namespace: 'Paylog', MetricName: metricName, Dimensions: serviceDimension }, Period: 300, Stat: 'Sum' },
       });
     }
+  });
+
+  it('journal conflict: Paylog/JournalConflicts Sum over 5 min ≥ 1', () => {
+    expect(alarm('journal-conflict')).toMatchObject({
+      Namespace: 'Paylog', MetricName: METRIC_NAMES.journalConflicts, Dimensions: serviceDimension,
+      Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+    });
   });
 
   it('declined spike: Paylog/PaymentsDeclined Sum over 5 min ≥ 50', () => {
