@@ -13,8 +13,8 @@ import type { Payment } from '../../../core/payment.js';
 import type { IdempotencyUpdate } from '../../../ports/idempotency-store.js';
 import type { SignedHead } from '../../../core/signed-head.js';
 import type { CommitUnit, StoredCheckpoint, StreamSeal } from '../../../ports/journal-store.js';
-import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
-import { checkContinues } from '../shared/continuity.js';
+import { StoreUnavailableError } from '../../../ports/store.js';
+import { checkBatch } from '../shared/batch-rules.js';
 import { attributeNames, type Item } from './connection.js';
 import { idempotencyPk, idempotencyUpdateItem } from './idempotency.js';
 import { journalItem } from './journal-items.js';
@@ -84,25 +84,6 @@ export function planCommit(units: CommitUnit[], tables: TableNames, now: string)
   }
   if (group.units > 0) plans.push(group.build(tables, now));
   return plans;
-}
-
-/** Within the batch: each stream's records follow one another, and no checkpoint comes twice. */
-function checkBatch(units: CommitUnit[]): void {
-  const last = new Map<string, AuditRecord>();
-  const checkpoints = new Set<string>();
-  for (const unit of units) {
-    for (const record of unit.records) {
-      const previous = last.get(record.stream);
-      if (previous) checkContinues(record, { seq: previous.seq, hash: previous.hash });
-      last.set(record.stream, record);
-    }
-    const cp = unit.checkpoint;
-    if (cp) {
-      const key = JSON.stringify([cp.stream, cp.size]);
-      if (checkpoints.has(key)) throw new StreamConflictError(`stream ${cp.stream} already has a checkpoint of size ${cp.size}`);
-      checkpoints.add(key);
-    }
-  }
 }
 
 /** The units of one transaction, folded per item: DynamoDB refuses two operations on one item in a transaction. */

@@ -5,6 +5,7 @@ import type {
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
+import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
 import { type MemoryState, copy } from './state.js';
@@ -22,6 +23,7 @@ export class MemoryJournalStore implements JournalStore {
   async commit(units: CommitUnit[]): Promise<void> {
     this.state.assertOpen();
     // Validate the whole batch before touching anything, so a failure applies nothing.
+    checkBatch(units);
     const heads = new Map<string, StreamHead | null>();
     for (const unit of units) {
       for (const record of unit.records) {

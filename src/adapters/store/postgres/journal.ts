@@ -5,6 +5,7 @@ import type {
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
+import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
 import { applyIdempotencyUpdate } from './idempotency.js';
@@ -42,6 +43,7 @@ export class PostgresJournalStore implements JournalStore {
    * the payments, idempotency changes and checkpoints. Any conflict rolls back all of it.
    */
   async commit(units: CommitUnit[]): Promise<void> {
+    checkBatch(units);
     const records = units.flatMap((u) => u.records);
     const heads = units.flatMap((u) => (u.head ? [u.head] : []));
     const seals = units.flatMap((u) => (u.seal ? [u.seal] : []));

@@ -6,6 +6,7 @@ import type { LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gatew
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { applyCall } from '../shared/ledger-call.js';
+import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 
@@ -174,6 +175,7 @@ export class SqliteWrites {
   }
 
   private commit(units: CommitRows[]): void {
+    checkBatch(units);
     const heads = new Map<string, StreamHead | null>();
     // Checked one by one above, inserted together below: the rows of other tables do not depend on them.
     const pending: RecordRow[] = [];
