@@ -5,6 +5,7 @@ import type { Metrics } from '../ports/metrics.js';
 import type { Store } from '../ports/store.js';
 import type { ApiKeyCache } from './api-key-cache.js';
 import type { RetryPolicy } from './charge-with-retries.js';
+import type { JournalTreeAppender } from './journal-tree.js';
 import type { JournalWriter } from './journal-writer.js';
 
 export interface AppSettings {
@@ -30,6 +31,8 @@ export interface AppContext {
   settings: AppSettings;
   /** Valid API keys this process looked up recently (authentication reads the store at most once per age). */
   apiKeyCache: ApiKeyCache;
+  /** Appends this process's stream checkpoints to the journal tree, off the payment path. */
+  journalTree: JournalTreeAppender;
 }
 
 /** Who is asking, as the audit record's actor and origin. */

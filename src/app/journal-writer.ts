@@ -56,6 +56,8 @@ export interface JournalWriterOptions {
   newStream?: () => { streamId: string; started: RecordDraft };
   /** Told, with the stream and seq, whenever the writer finds records it did not write. */
   onConflict?: (reason: string) => void;
+  /** Gets the notes of the checkpoints (its own, and seals) each durable batch saved, in order. */
+  onCheckpoints?: (notes: string[]) => void;
   /** Gets every committed batch, in order, before its waiters are resolved. */
   mirror?: AuditMirror;
 }
@@ -425,6 +427,8 @@ export class JournalWriter {
       } catch {
         // The records are durable in the store; a mirror failure must not turn that into an error.
       }
+      const notes = durable.flatMap((u) => (u.checkpoint ? [u.checkpoint.note] : []));
+      if (notes.length > 0) this.options.onCheckpoints?.(notes);
     }
     batch.forEach((pending, i) => {
       if (i < durable.length) pending.resolve(sealed[i] as AuditRecord[]);

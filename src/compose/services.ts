@@ -4,7 +4,9 @@ import { ApiKeyCache } from '../app/api-key-cache.js';
 import type { AppContext, Caller } from '../app/context.js';
 import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.js';
 import { sealAbandonedStreams } from '../app/seal-streams.js';
-import { verifierKeyOf } from '../core/signed-note.js';
+import { JournalTreeAppender } from '../app/journal-tree.js';
+import type { JournalTreeHead } from '../ports/journal-tree-store.js';
+import { parseVerifierKey, verifierKeyOf } from '../core/signed-note.js';
 import { loadSigningKeys } from './signing-keys.js';
 import { draft } from '../app/records.js';
 import type { RecordDraft } from '../core/audit-record.js';
@@ -39,6 +41,8 @@ export interface StartOptions {
   onHalt?: (reason: string) => void;
   /** Told when the journal writer finds records it did not write, or a lapsed stream cannot be sealed. */
   onConflict?: (reason: string) => void;
+  /** Told of every journal tree head this process appends (to push it to witnesses). */
+  onJournalTreeAppended?: (head: JournalTreeHead) => void;
   mirror?: AuditMirror;
   metrics?: Metrics;
   /** The system clock unless given (tests move time forward without waiting). */
@@ -68,6 +72,14 @@ export async function startServices(config: Config, options: StartOptions): Prom
     metrics.journalConflict();
     options.onConflict?.(reason);
   };
+  const journalTree = new JournalTreeAppender(store.journalTree, {
+    journal: config.journalName,
+    signers,
+    trusted: signers.map((signer) => ({ key: parseVerifierKey(verifierKeyOf(signer)), validFrom: null, validUntil: null })),
+    clock,
+    onConflict: (reason) => conflict(reason),
+    ...(options.onJournalTreeAppended && { onAppended: options.onJournalTreeAppended }),
+  });
   const writer = new JournalWriter(store.journal, clock, {
     journal: config.journalName,
     streamId,
@@ -83,6 +95,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
     },
     ...(options.onHalt && { onHalt: options.onHalt }),
     onConflict: (reason) => conflict(reason),
+    onCheckpoints: (notes) => journalTree.enqueue(notes),
     // A stream holding records this writer did not write is left for good; the service goes on with a new one.
     newStream: () => {
       const next = newId('str', clock.now(), random.bytes(16));
@@ -108,6 +121,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       reconcileAfterMs: config.reconcileAfterMs,
     },
     apiKeyCache: new ApiKeyCache(config.apiKeyCacheMs),
+    journalTree,
   };
 
   await writer.start(startedRecord(writer.streamId));
@@ -130,7 +144,11 @@ export async function startServices(config: Config, options: StartOptions): Prom
       closed = true;
       try {
         await writer.stop(draft(system, 'journal.stopped', writer.streamId, 'success', { role: options.role }));
+        // The final checkpoint joins the journal tree before the store closes (one try: a store
+        // that is down leaves it out of the tree, not out of its stream).
+        await journalTree.idle();
       } finally {
+        journalTree.stop();
         await mirror?.close().catch(() => undefined);
         await store.close();
       }

@@ -69,6 +69,28 @@ export class MerkleFrontier {
     copy.count = this.count;
     return copy;
   }
+
+  /** The frontier's hashes, left to right: with its size, all it takes to go on appending. */
+  hashes(): Buffer[] {
+    return [...this.nodes];
+  }
+
+  /**
+   * A frontier from its size and hashes (as `hashes()` gave them). Throws when their number
+   * cannot be a frontier of that size; whether they are the right hashes only a signed root
+   * they reproduce can tell.
+   */
+  static of(size: number, hashes: readonly Buffer[]): MerkleFrontier {
+    let expected = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) expected += n % 2;
+    if (!Number.isSafeInteger(size) || size < 0 || hashes.length !== expected || hashes.some((h) => h.length !== HASH_BYTES)) {
+      throw new RangeError(`not a frontier of a tree of ${size} leaves`);
+    }
+    const frontier = new MerkleFrontier();
+    frontier.nodes = [...hashes];
+    frontier.count = size;
+    return frontier;
+  }
 }
 
 /** MTH over leaves[lo, hi). */

@@ -1,6 +1,7 @@
 import type { GatewayLedger } from './gateway-ledger.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { JournalStore } from './journal-store.js';
+import type { JournalTreeStore } from './journal-tree-store.js';
 import type { KeyStore } from './key-store.js';
 import type { PaymentStore } from './payment-store.js';
 
@@ -8,6 +9,7 @@ import type { PaymentStore } from './payment-store.js';
 export interface Store {
   readonly kind: string;
   readonly journal: JournalStore;
+  readonly journalTree: JournalTreeStore;
   readonly payments: PaymentStore;
   readonly idempotency: IdempotencyStore;
   readonly keys: KeyStore;

@@ -1,6 +1,7 @@
 import type { StoreFactory } from './fixtures.js';
 import { idempotencyContract } from './idempotency.contract.js';
 import { journalContract } from './journal.contract.js';
+import { journalTreeContract } from './journal-tree.contract.js';
 import { keysContract } from './keys.contract.js';
 import { ledgerContract } from './ledger.contract.js';
 import { lifecycleContract } from './lifecycle.contract.js';
@@ -13,6 +14,7 @@ export type { StoreFactory } from './fixtures.js';
 export function storeContracts(factory: StoreFactory): void {
   journalContract(factory);
   streamsContract(factory);
+  journalTreeContract(factory);
   paymentsContract(factory);
   idempotencyContract(factory);
   keysContract(factory);

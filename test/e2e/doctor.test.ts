@@ -8,6 +8,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createTableInput, createTables } from '../../src/adapters/store/dynamodb/create-tables.js';
 import { TABLES, type TableName, tableName } from '../../src/adapters/store/dynamodb/tables.js';
+
+const TABLE_COUNT = Object.keys(TABLES).length;
 import { SCHEMA_VERSION as POSTGRES_SCHEMA } from '../../src/adapters/store/postgres/schema.js';
 import { SCHEMA_VERSION as SQLITE_SCHEMA } from '../../src/adapters/store/sqlite/schema.js';
 import { dynamoEndpoint, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
@@ -319,13 +321,14 @@ describe('paylog doctor on DynamoDB', () => {
       { name: 'endpoint', status: 'ok', detail: `${dynamoEndpoint()}, region us-east-1: answered` },
       { name: `table ${prefix}-streams`, status: 'ok', detail: 'ACTIVE, key and 1 index as defined' },
       { name: `table ${prefix}-journal`, status: 'ok', detail: 'ACTIVE, key and 1 index as defined' },
+      { name: `table ${prefix}-journal-tree`, status: 'ok', detail: 'ACTIVE, key as defined' },
       { name: `table ${prefix}-checkpoints`, status: 'ok', detail: 'ACTIVE, key as defined' },
       { name: `table ${prefix}-payments`, status: 'ok', detail: 'ACTIVE, key and 3 indexes as defined' },
       { name: `table ${prefix}-idempotency`, status: 'ok', detail: 'ACTIVE, key as defined, TTL on expiresAtEpoch' },
       { name: `table ${prefix}-api-keys`, status: 'ok', detail: 'ACTIVE, key and 1 index as defined' },
       { name: `table ${prefix}-gateway-ledger`, status: 'ok', detail: 'ACTIVE, key as defined' },
     ]);
-    expect(run.stdout.endsWith('\nAll 8 checks passed.\n')).toBe(true);
+    expect(run.stdout.endsWith(`\nAll ${TABLE_COUNT + 1} checks passed.\n`)).toBe(true);
   });
 
   it('a wrong key type, a missing index, TTL off and a missing table: one failing row each, exit 1', async () => {
@@ -365,7 +368,7 @@ describe('paylog doctor on DynamoDB', () => {
           + `tables are regional, so one created in another region is not seen here. Create it with: paylog migrate --store ${store(prefix)}`,
       },
     ]);
-    expect(run.stdout.endsWith('\n4 of 8 checks failed.\n')).toBe(true);
+    expect(run.stdout.endsWith(`\n4 of ${TABLE_COUNT + 1} checks failed.\n`)).toBe(true);
   });
 
   it('tables made in us-east-1, looked for in eu-west-1: every table missing, in eu-west-1', async () => {
@@ -425,11 +428,11 @@ describe('paylog doctor on DynamoDB', () => {
         detail: `DynamoDB endpoint http://127.0.0.1:${port} (region us-east-1) does not answer (ECONNREFUSED); expected DynamoDB there: `
           + 'check the region and endpoint of --store (PAYLOG_STORE) and that this machine can reach it',
       },
-      ...['streams', 'journal', 'checkpoints', 'payments', 'idempotency', 'api-keys', 'gateway-ledger'].map((t) => ({
+      ...(Object.keys(TABLES) as TableName[]).map((t) => TABLES[t].suffix).map((t) => ({
         name: `table doc-down-${t}`, status: 'skip', detail: 'not checked: the endpoint could not be used',
       })),
     ]);
-    expect(down.stdout.endsWith('\n1 of 1 checks failed, 7 skipped.\n')).toBe(true);
+    expect(down.stdout.endsWith(`\n1 of 1 checks failed, ${TABLE_COUNT} skipped.\n`)).toBe(true);
   });
 
   it('a store URL it cannot parse: exit 2 with one line on stderr, nothing checked', async () => {

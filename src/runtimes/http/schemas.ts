@@ -86,7 +86,20 @@ export const CheckpointSchema = Type.Object({
   stream: Type.String(), size: Type.Integer(), root: Type.String(), note: Type.String({ description: 'C2SP tlog-checkpoint signed note' }), createdAt: Type.String(),
 });
 
-export const CheckpointListSchema = Type.Object({ data: Type.Array(CheckpointSchema) });
+export const JournalCheckpointSchema = Type.Object({
+  journal: Type.String(), origin: Type.String(), size: Type.Integer(), root: Type.String(),
+  note: Type.String({ description: "the journal tree's C2SP checkpoint, with the witnesses' cosignature lines" }),
+  cosignatures: Type.Array(Type.String()),
+});
+
+export const CheckpointListSchema = Type.Object({
+  data: Type.Array(CheckpointSchema),
+  journal: Type.Union([JournalCheckpointSchema, Type.Null()], { description: 'the journal tree: the one log witnesses cosign' }),
+});
+
+export const JournalConsistencySchema = Type.Object({
+  journal: Type.String(), from: Type.Integer(), to: Type.Integer(), proof: Type.Array(Type.String()),
+});
 
 export const ProofSchema = Type.Object({
   payment: Type.String(),

@@ -49,8 +49,10 @@ export async function handler(event: Event, context: Context): Promise<unknown> 
     }
     return await directInvoke(app.services.ctx, app.merchantId, event, context);
   } finally {
-    // Timers do not run while the environment is frozen: do the periodic work before returning.
+    // Timers do not run while the environment is frozen: do the periodic work before returning,
+    // including putting a new checkpoint into the journal tree.
     await app.services.ctx.writer.checkpointIfDue().catch(() => undefined);
+    await app.services.ctx.journalTree.idle();
     app.metrics.flush();
     coldStart.value = false;
   }

@@ -6,7 +6,7 @@ import {
 import { StoreUnavailableError } from '../../../ports/store.js';
 import { isConditionFailed, translateError } from './errors.js';
 import { retryTransientCancellations } from './retry.js';
-import { type TableName, tableName } from './tables.js';
+import { TABLES, type TableName, tableName } from './tables.js';
 import type { DynamoLocation } from './url.js';
 
 /** Client tuning; the defaults suit a request path that must answer well inside API Gateway's 29 s. */
@@ -67,7 +67,7 @@ export class DynamoConnection {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });
     this.names = {} as Record<TableName, string>;
-    for (const table of ['streams', 'journal', 'checkpoints', 'payments', 'idempotency', 'apiKeys', 'gatewayLedger'] as const) {
+    for (const table of Object.keys(TABLES) as TableName[]) {
       this.names[table] = tableName(location.prefix, table);
     }
   }

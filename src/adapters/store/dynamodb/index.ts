@@ -3,6 +3,7 @@ import type { Store } from '../../../ports/store.js';
 import { type ClientOptions, DynamoConnection, createClient } from './connection.js';
 import { DynamoIdempotencyStore } from './idempotency.js';
 import { DynamoJournalStore } from './journal.js';
+import { DynamoJournalTreeStore } from './journal-tree.js';
 import { DynamoKeyStore } from './keys.js';
 import { DynamoGatewayLedger } from './ledger.js';
 import { DynamoPaymentStore } from './payments.js';
@@ -32,6 +33,7 @@ export async function openDynamoStore(options: DynamoStoreOptions): Promise<Stor
   return {
     kind: 'dynamodb',
     journal: new DynamoJournalStore(conn),
+    journalTree: new DynamoJournalTreeStore(conn),
     payments,
     idempotency,
     keys: new DynamoKeyStore(conn),

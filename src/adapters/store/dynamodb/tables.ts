@@ -49,6 +49,13 @@ export const TABLES = {
     // A transaction's records across streams, in time order.
     indexes: [{ name: 'byResource', partitionKey: { name: 'resource', type: 'S' }, sortKey: { name: 'tsKey', type: 'S' } }],
   },
+  journalTree: {
+    // The journal tree's leaves (idx ≥ 0) and, at idx -1, its head.
+    suffix: 'journal-tree',
+    partitionKey: { name: 'journal', type: 'S' },
+    sortKey: { name: 'idx', type: 'N' },
+    indexes: [],
+  },
   checkpoints: {
     suffix: 'checkpoints',
     partitionKey: { name: 'stream', type: 'S' },

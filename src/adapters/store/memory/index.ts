@@ -1,6 +1,7 @@
 import type { Store } from '../../../ports/store.js';
 import { MemoryIdempotencyStore } from './idempotency.js';
 import { MemoryJournalStore } from './journal.js';
+import { MemoryJournalTreeStore } from './journal-tree.js';
 import { MemoryKeyStore } from './keys.js';
 import { MemoryGatewayLedger } from './ledger.js';
 import { MemoryPaymentStore } from './payments.js';
@@ -12,6 +13,7 @@ export function createMemoryStore(): Store {
   return {
     kind: 'memory',
     journal: new MemoryJournalStore(state),
+    journalTree: new MemoryJournalTreeStore(state),
     payments: new MemoryPaymentStore(state),
     idempotency: new MemoryIdempotencyStore(state),
     keys: new MemoryKeyStore(state),

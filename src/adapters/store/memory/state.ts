@@ -3,6 +3,7 @@ import type { Payment } from '../../../core/payment.js';
 import type { LedgerEntry } from '../../../ports/gateway-ledger.js';
 import type { StoredResponse } from '../../../ports/idempotency-store.js';
 import type { StoredCheckpoint, StreamStatus } from '../../../ports/journal-store.js';
+import type { JournalLeaf, JournalTreeHead } from '../../../ports/journal-tree-store.js';
 import type { ApiKey } from '../../../ports/key-store.js';
 import { StoreUnavailableError } from '../../../ports/store.js';
 
@@ -28,6 +29,8 @@ export class MemoryState {
   readonly idempotency = new Map<string, IdempotencyRow>();
   readonly keys = new Map<string, ApiKey>();
   readonly ledger = new Map<string, LedgerEntry>();
+  readonly treeLeaves = new Map<string, JournalLeaf[]>();
+  readonly treeHeads = new Map<string, JournalTreeHead>();
 
   assertOpen(): void {
     if (this.closed) throw new StoreUnavailableError('memory store is closed');

@@ -2,6 +2,7 @@ import type { Store } from '../../../ports/store.js';
 import { PostgresConnection, type PostgresOptions } from './connection.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresJournalStore } from './journal.js';
+import { PostgresJournalTreeStore } from './journal-tree.js';
 import { PostgresKeyStore } from './keys.js';
 import { PostgresGatewayLedger } from './ledger.js';
 import { PostgresPaymentStore } from './payments.js';
@@ -22,6 +23,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
   return {
     kind: 'postgres',
     journal: new PostgresJournalStore(conn),
+    journalTree: new PostgresJournalTreeStore(conn),
     payments: new PostgresPaymentStore(conn),
     idempotency: new PostgresIdempotencyStore(conn),
     keys: new PostgresKeyStore(conn),

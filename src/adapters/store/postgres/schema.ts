@@ -107,6 +107,26 @@ const MIGRATIONS: readonly string[] = [
   -- The newest signed head of each stream, written with every commit of its records.
   ALTER TABLE streams ADD COLUMN head_size bigint, ADD COLUMN head_root text COLLATE "C", ADD COLUMN head_note text COLLATE "C";
   `,
+  `
+  -- The journal tree: the streams' signed checkpoints, in the order they were made, and its head.
+  CREATE TABLE journal_tree (
+    journal text COLLATE "C" NOT NULL,
+    idx     bigint NOT NULL CHECK (idx >= 0),
+    note    text COLLATE "C" NOT NULL,
+    hash    text COLLATE "C" NOT NULL,
+    PRIMARY KEY (journal, idx)
+  );
+  CREATE TRIGGER journal_tree_append_only BEFORE UPDATE OR DELETE ON journal_tree FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
+  CREATE TRIGGER journal_tree_no_truncate BEFORE TRUNCATE ON journal_tree FOR EACH STATEMENT EXECUTE FUNCTION paylog_append_only();
+  CREATE TABLE journal_tree_heads (
+    journal      text COLLATE "C" PRIMARY KEY,
+    size         bigint NOT NULL,
+    root         text COLLATE "C" NOT NULL,
+    note         text COLLATE "C" NOT NULL,
+    frontier     jsonb NOT NULL,
+    cosignatures jsonb NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS, SqliteConnection, openDatabase } from './conne
 import { translateError } from './errors.js';
 import { SqliteIdempotencyStore } from './idempotency.js';
 import { SqliteJournalStore } from './journal.js';
+import { SqliteJournalTreeStore } from './journal-tree.js';
 import { SqliteKeyStore } from './keys.js';
 import { SqliteGatewayLedger } from './ledger.js';
 import { SqlitePaymentStore } from './payments.js';
@@ -41,6 +42,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     return {
       kind: 'sqlite',
       journal: new SqliteJournalStore(conn),
+      journalTree: new SqliteJournalTreeStore(conn),
       payments,
       idempotency,
       keys: new SqliteKeyStore(conn),

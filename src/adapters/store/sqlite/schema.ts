@@ -109,6 +109,28 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE streams ADD COLUMN head_root TEXT;
   ALTER TABLE streams ADD COLUMN head_note TEXT;
   `,
+  `
+  -- The journal tree: the streams' signed checkpoints, in the order they were made, and its head.
+  CREATE TABLE journal_tree (
+    journal TEXT    NOT NULL,
+    idx     INTEGER NOT NULL CHECK (idx >= 0),
+    note    TEXT    NOT NULL,
+    hash    TEXT    NOT NULL,
+    PRIMARY KEY (journal, idx)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER journal_tree_no_update BEFORE UPDATE ON journal_tree
+  BEGIN SELECT RAISE(ABORT, 'the journal tree is append-only'); END;
+  CREATE TRIGGER journal_tree_no_delete BEFORE DELETE ON journal_tree
+  BEGIN SELECT RAISE(ABORT, 'the journal tree is append-only'); END;
+  CREATE TABLE journal_tree_heads (
+    journal      TEXT PRIMARY KEY,
+    size         INTEGER NOT NULL,
+    root         TEXT    NOT NULL,
+    note         TEXT    NOT NULL,
+    frontier     TEXT    NOT NULL,
+    cosignatures TEXT    NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,7 @@ import { applyCall } from '../shared/ledger-call.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
+import { SqliteTreeWrites, type TreeWriteOp } from './journal-tree-ops.js';
 
 /**
  * The writes of the request path, as plain data: they cross to the write thread by
@@ -21,7 +22,8 @@ export type WriteOp =
   | { kind: 'journal.commit'; units: CommitRows[] }
   /** Both answer whether the stream was still open (and so changed). */
   | { kind: 'stream.renew'; streamId: string; leaseExpiresAt: string }
-  | { kind: 'stream.close'; streamId: string; state: 'stopped' | 'sealed'; by: string; at: string };
+  | { kind: 'stream.close'; streamId: string; state: 'stopped' | 'sealed'; by: string; at: string }
+  | TreeWriteOp;
 
 export interface RecordRow {
   stream: string;
@@ -81,8 +83,10 @@ export class SqliteWrites {
   private readonly closeStream: Statement;
 
   private readonly commitInSavepoint: (units: CommitRows[]) => void;
+  private readonly tree: SqliteTreeWrites;
 
   constructor(private readonly db: Database.Database) {
+    this.tree = new SqliteTreeWrites(db);
     // better-sqlite3 runs a transaction function called inside a transaction as a SAVEPOINT.
     this.commitInSavepoint = db.transaction((units: CommitRows[]) => this.commit(units));
     this.idemSelect = db.prepare(`
@@ -143,6 +147,9 @@ export class SqliteWrites {
       case 'journal.commit':
         this.commitInSavepoint(op.units);
         return undefined;
+      case 'tree.append':
+      case 'tree.cosign':
+        return this.tree.run(op);
       case 'stream.renew':
         return this.renewLease.run(op.leaseExpiresAt, op.streamId).changes === 1;
       case 'stream.close':

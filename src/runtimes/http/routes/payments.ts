@@ -7,8 +7,9 @@ import { validateIdempotencyKey } from '../../../app/validate-payment.js';
 import { PaylogError } from '../../../core/errors.js';
 import type { PaymentRequest } from '../../../core/payment.js';
 import { callerOf } from '../caller.js';
-import { CheckpointListSchema, ConsistencySchema, EventListSchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
+import { CheckpointListSchema, ConsistencySchema, EventListSchema, JournalConsistencySchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
 import { consistency, latestCheckpoints, paymentProof } from '../../../app/proofs.js';
+import { journalCheckpoint, journalConsistency } from '../../../app/journal-tree-proofs.js';
 import { Type } from '@sinclair/typebox';
 import { SubtreeHashes } from '../../../app/subtree-hashes.js';
 
@@ -89,6 +90,15 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
 
   app.get('/v1/audit/checkpoints', {
     config,
-    schema: { summary: 'The latest signed checkpoint of every journal stream', response: { 200: CheckpointListSchema } },
-  }, async () => ({ data: await latestCheckpoints(ctx) }));
+    schema: { summary: "The latest signed checkpoint of every journal stream, and the journal tree's with its cosignatures", response: { 200: CheckpointListSchema } },
+  }, async () => ({ data: await latestCheckpoints(ctx), journal: await journalCheckpoint(ctx) }));
+
+  app.get('/v1/audit/journal/consistency', {
+    config,
+    schema: {
+      summary: "RFC 6962 consistency proof between two sizes of the journal tree (for witnesses)",
+      querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
+      response: { 200: JournalConsistencySchema, '4xx': { $ref: 'Error#' } },
+    },
+  }, async (request) => journalConsistency(ctx, Number(request.query.from), Number(request.query.to)));
 }
