@@ -11,6 +11,7 @@ import { registerReconcile } from './commands/reconcile.js';
 import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
 import { registerVerifyProof } from './commands/verify-proof.js';
+import { registerWitness } from './commands/witness.js';
 
 /** Exit codes: 0 success, 1 a negative result (e.g. an invalid journal), 2 could not run. */
 export const EXIT_OK = 0;
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   registerMigrate(program);
   registerDoctor(program, setCode);
   registerDemo(program, setCode);
+  registerWitness(program, setCode);
   try {
     await program.parseAsync(argv);
     return code;
