@@ -36,10 +36,11 @@ describe('the metric names', () => {
     expect([SERVICE_DIMENSION_NAME, SERVICE_DIMENSION_VALUE]).toEqual(['service', 'paylog']);
     expect(Object.values(METRIC_NAMES).sort()).toEqual([
       'ColdStart', 'GatewayAttempts', 'GatewayLatency', 'GatewayMalformed', 'GatewayTimeouts', 'GatewayUnavailable', 'IdempotentReplays', 'JournalConflicts',
-      'PaymentsDeclined', 'PaymentsFailed', 'PaymentsProcessing', 'PaymentsSucceeded',
+      'PaymentsDeclined', 'PaymentsFailed', 'PaymentsProcessing', 'PaymentsSucceeded', 'WitnessCheckpointAgeSeconds',
     ]);
     expect(METRIC_UNITS.GatewayLatency).toBe('Milliseconds');
-    expect(Object.entries(METRIC_UNITS).filter(([, unit]) => unit !== 'Count').map(([name]) => name)).toEqual(['GatewayLatency']);
+    expect(METRIC_UNITS.WitnessCheckpointAgeSeconds).toBe('Seconds');
+    expect(Object.entries(METRIC_UNITS).filter(([, unit]) => unit !== 'Count').map(([name]) => name)).toEqual(['GatewayLatency', 'WitnessCheckpointAgeSeconds']);
   });
 });
 

@@ -5,6 +5,9 @@ import type { AppContext, Caller } from '../app/context.js';
 import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.js';
 import { sealAbandonedStreams } from '../app/seal-streams.js';
 import { JournalTreeAppender } from '../app/journal-tree.js';
+import { journalLeafHashes } from '../app/journal-tree-proofs.js';
+import { WITNESS_SHUTDOWN_MS, type WitnessEvent, WitnessPusher } from '../app/witness-push.js';
+import { createHttpWitnessClient } from '../adapters/witness-client/http.js';
 import type { JournalTreeHead } from '../ports/journal-tree-store.js';
 import { parseVerifierKey, verifierKeyOf } from '../core/signed-note.js';
 import { loadSigningKeys } from './signing-keys.js';
@@ -28,6 +31,8 @@ export interface Services {
   config: Config;
   /** The actor of records the process writes on its own behalf. */
   system: Caller;
+  /** Pushes the journal tree's new heads to PAYLOG_WITNESS; Lambda awaits `idle()` before returning. */
+  witnesses: WitnessPusher;
   /** Seals the stream with journal.stopped and closes the store. */
   close(): Promise<void>;
 }
@@ -43,6 +48,8 @@ export interface StartOptions {
   onConflict?: (reason: string) => void;
   /** Told of every journal tree head this process appends (to push it to witnesses). */
   onJournalTreeAppended?: (head: JournalTreeHead) => void;
+  /** Told when a witness stops (or resumes) cosigning, at most once a minute per witness (see logWitnessEvent). */
+  onWitnessEvent?: (event: WitnessEvent) => void;
   mirror?: AuditMirror;
   metrics?: Metrics;
   /** The system clock unless given (tests move time forward without waiting). */
@@ -72,13 +79,18 @@ export async function startServices(config: Config, options: StartOptions): Prom
     metrics.journalConflict();
     options.onConflict?.(reason);
   };
+  // Set once the context exists; heads are appended only after the writer starts, later still.
+  let witnesses: WitnessPusher | null = null;
   const journalTree = new JournalTreeAppender(store.journalTree, {
     journal: config.journalName,
     signers,
     trusted: signers.map((signer) => ({ key: parseVerifierKey(verifierKeyOf(signer)), validFrom: null, validUntil: null })),
     clock,
     onConflict: (reason) => conflict(reason),
-    ...(options.onJournalTreeAppended && { onAppended: options.onJournalTreeAppended }),
+    onAppended: (head) => {
+      witnesses?.push(head);
+      options.onJournalTreeAppended?.(head);
+    },
   });
   const writer = new JournalWriter(store.journal, clock, {
     journal: config.journalName,
@@ -123,6 +135,17 @@ export async function startServices(config: Config, options: StartOptions): Prom
     apiKeyCache: new ApiKeyCache(config.apiKeyCacheMs),
     journalTree,
   };
+  const pusher = new WitnessPusher({
+    witnesses: config.witnesses,
+    client: createHttpWitnessClient(),
+    leafHashes: (size) => journalLeafHashes(ctx, size),
+    saveCosignatures: (size, lines) => store.journalTree.addCosignatures(config.journalName, size, lines),
+    clock,
+    random: () => random.next(),
+    onAge: (name, ageMs) => metrics.witnessCheckpointAge(name, ageMs),
+    ...(options.onWitnessEvent && { onEvent: options.onWitnessEvent }),
+  });
+  witnesses = pusher;
 
   await writer.start(startedRecord(writer.streamId));
   if (keys.previous) {
@@ -138,7 +161,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
   }
   let closed = false;
   return {
-    ctx, config, system,
+    ctx, config, system, witnesses: pusher,
     async close() {
       if (closed) return;
       closed = true;
@@ -147,8 +170,11 @@ export async function startServices(config: Config, options: StartOptions): Prom
         // The final checkpoint joins the journal tree before the store closes (one try: a store
         // that is down leaves it out of the tree, not out of its stream).
         await journalTree.idle();
+        // …and reaches the witnesses, for as long as a dead one may hold a shutdown.
+        await pusher.idle(WITNESS_SHUTDOWN_MS);
       } finally {
         journalTree.stop();
+        pusher.stop();
         await mirror?.close().catch(() => undefined);
         await store.close();
       }

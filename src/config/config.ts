@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey } from './settings.js';
 import { type StoreLocation, parseStoreUrl, redactStoreUrl } from './store-url.js';
+import { type WitnessEndpoint, parseWitnesses } from './witnesses.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -41,6 +42,8 @@ export interface Config {
   streamLeaseMs: number;
   mirror: string;
   storePoolMax: number;
+  /** Witnesses every journal tree checkpoint is pushed to (C2SP tlog-witness). */
+  witnesses: WitnessEndpoint[];
 }
 
 /** The longest a revoked key may keep working in a process that had looked it up (ms). */
@@ -96,6 +99,12 @@ export const SETTINGS: Definitions = {
   mirror: {
     flag: 'mirror', env: 'PAYLOG_MIRROR', description: 'a second home for audit records: none, stdout, or cloudwatch:LOG_GROUP (the stream is named after the journal stream)',
     default: 'none', parse: pattern(/^(none|stdout|cloudwatch:[.\-_/#A-Za-z0-9]{1,512})$/, 'none, stdout or cloudwatch:LOG_GROUP'),
+  },
+  witnesses: {
+    flag: 'witness', env: 'PAYLOG_WITNESS', repeatable: true,
+    description: 'a witness to push journal checkpoints to, as "<URL> <verifier key>" (repeatable; the variable takes several separated by commas or newlines)',
+    // Not echoed: the parser names the bad part itself, and a URL may carry credentials.
+    default: [], secret: true, parse: parseWitnesses,
   },
   streamLeaseMs: { flag: 'stream-lease-ms', env: 'PAYLOG_STREAM_LEASE_MS', description: 'after this without renewal a writer is presumed crashed and its stream is sealed by another', default: 180_000, parse: integer(1000, 86_400_000) },
 };

@@ -7,6 +7,8 @@ export interface Setting<T> {
   parse: (raw: string) => T;
   /** Never echoed in error messages. */
   secret?: boolean;
+  /** The flag may be given several times; its values reach `parse` joined by newlines. */
+  repeatable?: boolean;
 }
 
 export class ConfigError extends Error {

@@ -1,8 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, loadConfig } from '../../src/config/config.js';
 import { ConfigError, InvalidValue, integer, nonEmpty, oneOf, pattern } from '../../src/config/settings.js';
 import { parseStoreUrl, redactStoreUrl } from '../../src/config/store-url.js';
+import { WITNESSES_MAX } from '../../src/config/witnesses.js';
+import { cosignerFromPrivateKey, cosignerKeyOf } from '../../src/core/cosignature.js';
+import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 
 const GOOD_KEY = Buffer.alloc(32, 9).toString('base64');
 
@@ -281,5 +285,56 @@ describe('PAYLOG_API_KEY_CACHE_MS (--api-key-cache-ms)', () => {
   it.each(['-1', '60001', '5s', '1.5'])('refuses %j with a one-line ConfigError naming the setting', (value) => {
     expect(configError({}, { PAYLOG_API_KEY_CACHE_MS: value }).message)
       .toBe(`PAYLOG_API_KEY_CACHE_MS (--api-key-cache-ms): must be a whole number from 0 to 60000, got ${JSON.stringify(value)}`);
+  });
+});
+
+describe('PAYLOG_WITNESS (--witness)', () => {
+  const witnessKey = (name: string) => cosignerKeyOf(cosignerFromPrivateKey(name, generateKeyPairSync('ed25519').privateKey));
+  const w1 = witnessKey('witness.example/w1');
+  const w2 = witnessKey('witness.example/w2');
+  const prefix = 'PAYLOG_WITNESS (--witness): ';
+
+  it('defaults to none', () => {
+    expect(loadConfig({}, {}).witnesses).toEqual([]);
+    expect(SETTINGS.witnesses).toMatchObject({ flag: 'witness', env: 'PAYLOG_WITNESS', repeatable: true, default: [] });
+  });
+
+  it('reads "<URL> <verifier key>" entries separated by commas or newlines; the trailing slash goes', () => {
+    const config = loadConfig({}, { PAYLOG_WITNESS: ` https://w1.example/ ${w1},\nhttp://127.0.0.1:3100/witness   ${w2}\n` });
+    expect(config.witnesses).toEqual([
+      { url: 'https://w1.example', key: w1, name: 'witness.example/w1' },
+      { url: 'http://127.0.0.1:3100/witness', key: w2, name: 'witness.example/w2' },
+    ]);
+  });
+
+  it('takes the repeated flag (its values joined by newlines) over the variable', () => {
+    const config = loadConfig({ witness: `https://a.example ${w1}\nhttps://b.example ${w2}` }, { PAYLOG_WITNESS: `https://c.example ${w1}` });
+    expect(config.witnesses.map((w) => w.url)).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it.each([
+    ['ftp://w.example WKEY', 'must be http or https, not ftp:'],
+    ['w.example WKEY', 'the first part of an entry is not a URL'],
+    ['https://w.example', 'each witness must be "<URL> <verifier key>"'],
+    ['https://w.example WKEY extra', 'has 3 part(s)'],
+    ['https://w.example/?x=1 WKEY', 'must have no query or fragment'],
+    ['https://w.example JKEY', 'the verifier key of witness https://w.example is not a cosignature/v1 key'],
+    ['https://w.example WKEYx', 'is not a cosignature/v1 key'],
+    ['https://a.example WKEY, https://a.example/ W2KEY', 'witness https://a.example is named twice'],
+    ['https://a.example WKEY, https://b.example WKEY', 'have the same key name "witness.example/w1"'],
+  ])('refuses %j with a one-line error naming the setting', (value, reason) => {
+    const journalKey = verifierKeyOf(signerFromPrivateKey('paylog-local', generateKeyPairSync('ed25519').privateKey));
+    const raw = value.replace('W2KEY', w2).replaceAll('WKEY', w1).replace('JKEY', journalKey);
+    for (const error of [configError({}, { PAYLOG_WITNESS: raw }), configError({ witness: raw }, {})]) {
+      expectOneLine(error.message, prefix);
+      expect(error.message).toContain(reason);
+    }
+  });
+
+  it(`refuses more than ${WITNESSES_MAX}, and never echoes credentials in a URL`, () => {
+    const many = Array.from({ length: WITNESSES_MAX + 1 }, (_, i) => `https://w${i}.example ${witnessKey(`w${i}`)}`).join(',');
+    expect(configError({}, { PAYLOG_WITNESS: many }).message).toBe(`${prefix}must name at most ${WITNESSES_MAX} witnesses`);
+    const error = configError({}, { PAYLOG_WITNESS: `https://user:hunter2@w.example ${w1}` });
+    expect(error.message).toBe(`${prefix}a witness URL must not carry credentials`);
   });
 });

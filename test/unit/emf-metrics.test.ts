@@ -7,7 +7,7 @@ import { buildSync } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as infra from '../../infra/lib/metric-names.js';
 import {
-  EMF_MAX_METRICS_PER_DIRECTIVE, EMF_MAX_VALUES_PER_METRIC, createEmfMetrics, emfDocument,
+  EMF_MAX_METRICS_PER_DIRECTIVE, EMF_MAX_VALUES_PER_METRIC, EMF_WITNESSES_MAX, createEmfMetrics, emfDocument,
 } from '../../src/adapters/metrics/emf.js';
 import { METRIC_NAMES, METRIC_UNITS } from '../../src/adapters/metrics/metric-names.js';
 import type { Caller } from '../../src/app/context.js';
@@ -198,9 +198,42 @@ describe('EMF metrics', () => {
     expect(doc).toMatchObject({ GatewayAttempts: 3, GatewayLatency: 0 });
   });
 
+  it('the witnesses’ checkpoint age: one document per witness with a `witness` dimension, its latest age in seconds', () => {
+    const { lines, metrics } = collect();
+    metrics.witnessCheckpointAge('witness.example/w1', 1_500);
+    metrics.witnessCheckpointAge('witness.example/w2', 90_000);
+    metrics.witnessCheckpointAge('witness.example/w1', 2_250); // the latest wins
+    metrics.witnessCheckpointAge('witness.example/w2', Number.NaN); // not recorded
+    metrics.coldStart();
+    metrics.flush();
+    expect(lines).toHaveLength(3);
+    const docs = lines.map(validateEmf);
+    for (const doc of docs.slice(0, 2)) {
+      expect(doc._aws.CloudWatchMetrics).toEqual([{ Namespace: 'Paylog', Dimensions: [['service', 'witness']], Metrics: [{ Name: 'WitnessCheckpointAgeSeconds', Unit: 'Seconds' }] }]);
+    }
+    expect(docs.slice(0, 2).map((d) => [d.witness, d.WitnessCheckpointAgeSeconds, d.service])).toEqual([
+      ['witness.example/w1', 2.25, 'paylog'], ['witness.example/w2', 90, 'paylog'],
+    ]);
+    // The service-wide document is unchanged: no witness dimension on the other metrics.
+    expect(docs[2]).toMatchObject({ ColdStart: 1 });
+    expect(docs[2]).not.toHaveProperty('witness');
+    lines.length = 0;
+    metrics.flush();
+    expect(lines).toEqual([]);
+  });
+
+  it('keeps the age of at most EMF_WITNESSES_MAX witnesses between flushes', () => {
+    const { lines, metrics } = collect();
+    for (let i = 0; i < EMF_WITNESSES_MAX + 5; i++) metrics.witnessCheckpointAge(`w${i}`, i * 1000);
+    metrics.flush();
+    expect(lines).toHaveLength(EMF_WITNESSES_MAX);
+    expect(lines.map((l) => validateEmf(l).witness)).toEqual(Array.from({ length: EMF_WITNESSES_MAX }, (_, i) => `w${i}`));
+  });
+
   it('a failing writer never makes flush throw (it runs in the handler’s finally)', () => {
     const metrics = createEmfMetrics({ write: () => { throw new Error('EPIPE'); } });
     metrics.coldStart();
+    metrics.witnessCheckpointAge('witness.example/w1', 1);
     expect(() => metrics.flush()).not.toThrow();
   });
 
@@ -208,6 +241,7 @@ describe('EMF metrics', () => {
     expect(Object.values(METRIC_NAMES)).toEqual([
       'PaymentsSucceeded', 'PaymentsDeclined', 'PaymentsFailed', 'PaymentsProcessing', 'GatewayAttempts',
       'GatewayTimeouts', 'GatewayUnavailable', 'GatewayMalformed', 'GatewayLatency', 'IdempotentReplays', 'ColdStart', 'JournalConflicts',
+      'WitnessCheckpointAgeSeconds',
     ]);
     expect(Object.keys(METRIC_UNITS).sort()).toEqual(Object.values(METRIC_NAMES).sort());
     expect(infra.METRIC_NAMESPACE).toBe('Paylog');

@@ -3,7 +3,7 @@ import type { PaymentStatus } from '../../core/payment.js';
 import { writeFullySync } from '../mirror/write-sync.js';
 import {
   METRIC_NAMES, METRIC_NAMESPACE, METRIC_UNITS, type MetricName, type MetricUnit,
-  SERVICE_DIMENSION_NAME, SERVICE_DIMENSION_VALUE,
+  SERVICE_DIMENSION_NAME, SERVICE_DIMENSION_VALUE, WITNESS_DIMENSION_NAME,
 } from './metric-names.js';
 
 export interface EmfMetricsOptions {
@@ -20,6 +20,8 @@ export interface EmfMetricsOptions {
 /** CloudWatch Embedded Metric Format limits (specification, "Metric directive"). */
 export const EMF_MAX_METRICS_PER_DIRECTIVE = 100;
 export const EMF_MAX_VALUES_PER_METRIC = 100;
+/** Witnesses whose checkpoint age is kept between flushes; more are not recorded (paylog takes at most 16). */
+export const EMF_WITNESSES_MAX = 16;
 
 export interface EmfMetricValue {
   name: string;
@@ -77,15 +79,18 @@ const ATTEMPT_RESULT_METRIC: Readonly<Partial<Record<AttemptResultName, MetricNa
   malformed: METRIC_NAMES.gatewayMalformed,
 };
 
-/** Emission order: the order of METRIC_NAMES. */
-const ORDER: readonly MetricName[] = Object.values(METRIC_NAMES);
+/** Emission order: the order of METRIC_NAMES (the per-witness metric goes in documents of its own). */
+const ORDER: readonly MetricName[] = Object.values(METRIC_NAMES).filter((name) => name !== METRIC_NAMES.witnessCheckpointAge);
 
 /**
  * Metrics as CloudWatch Embedded Metric Format on stdout (Lambda ships the line to CloudWatch
  * Logs, which extracts the metrics). Counts are summed until flush(); gateway latencies are
  * kept as samples, and the 100th sample flushes at once so no array exceeds the format's limit.
  * flush() writes one line, or nothing when nothing was collected. The only dimension is
- * `service`: no transaction, merchant or key ID ever reaches a metric.
+ * `service`: no transaction, merchant or key ID ever reaches a metric. The one exception is
+ * the witnesses' checkpoint age, which also has a `witness` dimension (a configured witness's
+ * name): one more line per witness, with its latest age, since a document holds one value
+ * per dimension.
  */
 export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
   const namespace = options.namespace ?? METRIC_NAMESPACE;
@@ -94,12 +99,14 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
   const write = options.write ?? ((line: string): void => writeFullySync(1, Buffer.from(`${line}\n`, 'utf8'), { maxBlockedMs: 1_000 }));
   const counts = new Map<MetricName, number>();
   const samples = new Map<MetricName, number[]>();
+  const witnessAgesMs = new Map<string, number>();
 
   const count = (name: MetricName): void => {
     counts.set(name, (counts.get(name) ?? 0) + 1);
   };
 
   function flush(): void {
+    flushWitnessAges();
     if (counts.size === 0 && samples.size === 0) return;
     const metrics: EmfMetricValue[] = [];
     for (const name of ORDER) {
@@ -116,6 +123,21 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
     } catch {
       // Metrics are best effort: a failed write must never fail the request that produced them.
     }
+  }
+
+  function flushWitnessAges(): void {
+    const name = METRIC_NAMES.witnessCheckpointAge;
+    for (const [witness, ageMs] of witnessAgesMs) {
+      try {
+        write(JSON.stringify(emfDocument({
+          namespace, timestamp: clock(), dimensions: { [SERVICE_DIMENSION_NAME]: service, [WITNESS_DIMENSION_NAME]: witness },
+          metrics: [{ name, unit: METRIC_UNITS[name], value: Math.round(ageMs) / 1000 }],
+        })));
+      } catch {
+        // Best effort, as below.
+      }
+    }
+    witnessAgesMs.clear();
   }
 
   const sample = (name: MetricName, value: number): void => {
@@ -140,6 +162,10 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
     idempotentReplay: () => count(METRIC_NAMES.idempotentReplays),
     coldStart: () => count(METRIC_NAMES.coldStart),
     journalConflict: () => count(METRIC_NAMES.journalConflicts),
+    witnessCheckpointAge(witness: string, ageMs: number): void {
+      if (!Number.isFinite(ageMs) || (!witnessAgesMs.has(witness) && witnessAgesMs.size >= EMF_WITNESSES_MAX)) return;
+      witnessAgesMs.set(witness, Math.max(0, ageMs));
+    },
     flush,
   };
 }

@@ -33,11 +33,19 @@ export const METRIC_NAMES = {
   coldStart: 'ColdStart',
   /** Count: journal streams found holding records their writer did not write (tampering, or a bug). */
   journalConflicts: 'JournalConflicts',
+  /**
+   * Seconds: how old the newest journal checkpoint a witness cosigned is (one value per
+   * witness per flush, the latest), under the extra dimension `witness` (its key name).
+   */
+  witnessCheckpointAge: 'WitnessCheckpointAgeSeconds',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
 
-export type MetricUnit = 'Count' | 'Milliseconds';
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds';
+
+/** The dimension, besides `service`, of the per-witness metric: the witness's key name. */
+export const WITNESS_DIMENSION_NAME = 'witness';
 
 /** The EMF unit of each metric. */
 export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
@@ -53,4 +61,5 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
   IdempotentReplays: 'Count',
   ColdStart: 'Count',
   JournalConflicts: 'Count',
+  WitnessCheckpointAgeSeconds: 'Seconds',
 };

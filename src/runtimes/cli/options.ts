@@ -7,7 +7,8 @@ export function withSettings(command: Command, only?: string[]): Command {
   for (const setting of Object.values(SETTINGS)) {
     if (seen.has(setting.flag) || (only && !only.includes(setting.flag))) continue;
     seen.add(setting.flag);
-    command.option(`--${setting.flag} <value>`, `${setting.description} [${setting.env}]`);
+    if (setting.repeatable) command.option(`--${setting.flag} <value>`, `${setting.description} [${setting.env}]`, (value: string, all: string[] | undefined) => [...(all ?? []), value]);
+    else command.option(`--${setting.flag} <value>`, `${setting.description} [${setting.env}]`);
   }
   return command;
 }
@@ -18,6 +19,7 @@ export function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv
   for (const setting of Object.values(SETTINGS)) {
     const value = opts[camel(setting.flag)];
     if (typeof value === 'string') flags[setting.flag] = value;
+    else if (Array.isArray(value) && value.length > 0) flags[setting.flag] = value.join('\n');
   }
   return loadConfig(flags, env);
 }

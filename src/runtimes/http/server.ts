@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { reconcile } from '../../app/reconcile.js';
+import { type WitnessEvent, logWitnessEvent } from '../../app/witness-push.js';
 import type { Config } from '../../config/config.js';
 import { redactStoreUrl } from '../../config/store-url.js';
 import { type Services, startServices } from '../../compose/services.js';
@@ -22,7 +23,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Conflicts found before the logger exists (sealing at start) are logged once it does.
   const early: string[] = [];
   let onConflict = (reason: string): void => { early.push(reason); };
-  const services = await startServices(config, { role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason) });
+  const earlyWitness: WitnessEvent[] = [];
+  let onWitnessEvent = (event: WitnessEvent): void => { earlyWitness.push(event); };
+  const services = await startServices(config, {
+    role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason), onWitnessEvent: (event) => onWitnessEvent(event),
+  });
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
@@ -30,6 +35,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
   for (const reason of early.splice(0)) onConflict(reason);
+  onWitnessEvent = (event) => logWitnessEvent(app.log, event);
+  for (const event of earlyWitness.splice(0)) onWitnessEvent(event);
   let url: string;
   try {
     url = await app.listen({ port: config.port, host: config.host });

@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/config.js';
 import { type Services, startServices } from '../../compose/services.js';
 import { createStdoutMirror } from '../../adapters/mirror/stdout.js';
 import { createEmfMetrics } from '../../adapters/metrics/emf.js';
+import { type WitnessEvent, logWitnessEvent } from '../../app/witness-push.js';
 import type { Metrics } from '../../ports/metrics.js';
 import { buildHttpApp } from '../http/app.js';
 import { lambdaLogger } from './logger.js';
@@ -47,7 +48,11 @@ export async function composeLambda(env: NodeJS.ProcessEnv = process.env): Promi
   // Conflicts found before the logger exists (sealing at start) are logged once it does.
   const early: string[] = [];
   let onConflict = (reason: string): void => { early.push(reason); };
-  const services = await startServices(config, { role: 'lambda', mirror: createStdoutMirror(), metrics, onConflict: (reason) => onConflict(reason) });
+  const earlyWitness: WitnessEvent[] = [];
+  let onWitnessEvent = (event: WitnessEvent): void => { earlyWitness.push(event); };
+  const services = await startServices(config, {
+    role: 'lambda', mirror: createStdoutMirror(), metrics, onConflict: (reason) => onConflict(reason), onWitnessEvent: (event) => onWitnessEvent(event),
+  });
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
@@ -58,6 +63,8 @@ export async function composeLambda(env: NodeJS.ProcessEnv = process.env): Promi
   await app.ready();
   onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
   for (const reason of early.splice(0)) onConflict(reason);
+  onWitnessEvent = (event) => logWitnessEvent(app.log, event);
+  for (const event of earlyWitness.splice(0)) onWitnessEvent(event);
   // retainStage: API Gateway's event.path is already stage-less; the proxy's stage stripping would eat our /v1 prefix.
   const proxy = awsLambdaFastify<unknown>(app, { decorateRequest: false, retainStage: true });
   return { config, services, app, proxy, metrics, merchantId: env.PAYLOG_LAMBDA_MERCHANT ?? '' };

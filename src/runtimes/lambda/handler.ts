@@ -53,6 +53,7 @@ export async function handler(event: Event, context: Context): Promise<unknown> 
     // including putting a new checkpoint into the journal tree.
     await app.services.ctx.writer.checkpointIfDue().catch(() => undefined);
     await app.services.ctx.journalTree.idle();
+    await app.services.witnesses.idle(); // bounded (WITNESS_IDLE_MS_MAX): a dead witness cannot hold an invocation
     app.metrics.flush();
     coldStart.value = false;
   }
