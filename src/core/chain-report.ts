@@ -21,7 +21,16 @@ export type ProblemKind =
   | 'appended_after_stop'  // records after journal.stopped, other than the final checkpoint a clean stop writes
   | 'unauthenticated'      // records beyond every valid signature of their stream (with requireCoverage)
   | 'time_invalid'         // a ts going backwards or in the future; a signed time in the future or before what it signs
-  | 'stale';               // an open stream whose newest signature is older than allowed
+  | 'stale'                // an open stream whose newest signature is older than allowed
+  | 'stream_missing'       // a stream named in the journal tree or in published checkpoints has no records
+  | 'forked'               // a root not consistent with a checkpoint published outside the journal
+  | 'witness_quorum';      // the journal tree's newest checkpoint lacks the cosignatures required of witnesses
+
+/**
+ * The stream named by problems of the journal tree itself (its leaves, head, published and
+ * witnessed checkpoints): not a stream ID, so it can never clash with one.
+ */
+export const JOURNAL_TREE_STREAM = '(journal tree)';
 
 export interface Problem {
   stream: string;
@@ -51,6 +60,20 @@ export interface ChainReport {
   records: number;
   checkpoints: number;
   problems: Problem[];
+  /** What was checked of the journal tree and of published checkpoints, when anything was. */
+  journalTree?: JournalTreeSummary;
+}
+
+/** The journal tree as verify found it, and what it was held against. */
+export interface JournalTreeSummary {
+  /** Leaves read from the store (null: no journal tree to read, e.g. an export). */
+  leaves: number | null;
+  /** Size of the store's signed head (null: none, e.g. a store written before the journal tree existed). */
+  headSize: number | null;
+  /** Published checkpoints held against the journal: of the journal tree, and of streams. */
+  published: { journal: number; streams: number; unchecked: number };
+  /** Cosignatures on the newest journal tree checkpoint, when a quorum was asked for. */
+  witnesses: { checkpointSize: number | null; valid: number; required: number } | null;
 }
 
 /** How far a clock may be off: a writer's against the verifier's, or another host's against a writer's. */
@@ -79,6 +102,8 @@ export interface VerifierOptions {
    * journals whose writer signs a head with every commit.
    */
   requireCoverage?: boolean;
+  /** What problems call the published checkpoints (e.g. the file's name). Default "published checkpoints". */
+  publishedName?: string;
 }
 
 /** Where a record was found, when the container says (a store row's key, an export's line). */

@@ -3,7 +3,8 @@ import {
   type ChainReport, DEFAULT_MAX_CLOCK_SKEW_MS, type Location, type Problem, type ProblemKind, type StreamSummary, type VerifierOptions,
 } from './chain-report.js';
 import { checkCheckpoint, checkpointOrigin } from './checkpoint.js';
-import { MerkleFrontier } from './merkle.js';
+import { EMPTY_ROOT, MerkleFrontier } from './merkle.js';
+import { type Pin, PinnedRoots } from './pinned-roots.js';
 import { parseRfc3339 } from './parse-time.js';
 import { RecentFrontiers, type TreeAt } from './recent-frontiers.js';
 import { RecentHashes } from './recent-hashes.js';
@@ -83,6 +84,36 @@ export class ChainVerifier {
       return;
     }
     this.expectSigned(stream, head, 'head', source, head.size || null);
+  }
+
+  /**
+   * A root the stream must reproduce that comes from outside it: a leaf of the journal tree
+   * (a checkpoint its writer signed, kept in the journal's witnessed log) or a checkpoint
+   * published outside the journal. Whoever hands it over has checked its signature and
+   * origin. The stream must reach its size (else `truncated`, or `stream_missing` when the
+   * journal has none of its records) and reproduce its root (else `checkpoint_mismatch` for a
+   * leaf, `forked` for a published checkpoint). Pins prove what was signed; they add no
+   * coverage. Give them before the stream's records: one given after its size went by is
+   * checked only if that size is among the last RECENT_TREES_MAX.
+   */
+  expectPinned(stream: string, pin: Pin): void {
+    const state = this.stateOf(stream);
+    if (state.partial) return;
+    if (pin.size < state.frontier.size) {
+      const then = state.recent.at(pin.size);
+      const root = pin.size === 0 ? EMPTY_ROOT : then?.frontier.root();
+      if (root === undefined) this.problemAt(state, pin.size || null, 'checkpoint_mismatch', `${this.pinName(pin)} was given after its records were read`);
+      else if (!root.equals(Buffer.from(pin.root, 'hex'))) this.pinMismatch(state, pin);
+      return;
+    }
+    state.pins ??= new PinnedRoots();
+    state.pins.add(pin);
+    state.pinNext = state.pins.next();
+  }
+
+  /** A problem with the stream found outside its records (e.g. a forged published checkpoint of it): its summary shows it. */
+  reportProblem(problem: Problem): void {
+    this.stateOf(problem.stream).problems.push(problem);
   }
 
   add(value: unknown, at: Location = {}): void {
@@ -172,6 +203,7 @@ export class ChainVerifier {
     let checkpoints = 0;
     for (const state of this.streams.values()) {
       this.checkExpected(state, true);
+      this.countPinMismatches(state);
       this.checkFinalCheckpoint(state);
       this.reportTails(state);
       this.checkCoverage(state);
@@ -333,6 +365,7 @@ export class ChainVerifier {
 
   /** Expected signatures whose size the stream has reached (or, at the end, never reached). */
   private checkExpected(state: StreamState, atEnd: boolean): void {
+    if (state.pinNext <= state.frontier.size || (atEnd && state.pins !== null)) this.checkPins(state, atEnd);
     if (state.expectedCount === 0) return; // the usual case, once per record
     if (state.partial) {
       // Without the stream's first records their roots cannot be rebuilt: `missing` says so.
@@ -355,6 +388,81 @@ export class ChainVerifier {
     }
     state.expected.clear();
     state.expectedCount = 0;
+  }
+
+  /** Pins at the size the stream has reached; at the end, those it never reached. */
+  private checkPins(state: StreamState, atEnd: boolean): void {
+    const pins = state.pins;
+    if (pins === null) return;
+    if (state.partial) {
+      // Without the stream's first records its roots cannot be rebuilt: `missing` says so.
+      state.pins = null;
+      state.pinNext = Number.POSITIVE_INFINITY;
+      return;
+    }
+    // Every size is passed here once (before each leaf joins the tree, and at the end), so pins are never skipped.
+    if (pins.next() === state.frontier.size) {
+      for (const pin of pins.takeNext(state.frontier.root())) this.pinMismatch(state, pin);
+    }
+    state.pinNext = pins.next();
+    if (!atEnd) return;
+    const rest = pins.takeRest();
+    state.pins = null;
+    state.pinNext = Number.POSITIVE_INFINITY;
+    if (rest.length > 0) this.pinsBeyondEnd(state, rest);
+  }
+
+  /** The first contradicted pin of each source says how many more there were. */
+  private countPinMismatches(state: StreamState): void {
+    for (const { problem, more } of state.pinMismatches.values()) {
+      if (more === 0) continue;
+      const noun = problem.kind === 'forked' ? (more === 1 ? 'published checkpoint' : 'published checkpoints') : (more === 1 ? 'leaf' : 'leaves');
+      problem.message += ` (and ${more.toLocaleString('en-US')} more ${noun} of this stream ${more === 1 ? 'does' : 'do'} not either)`;
+    }
+  }
+
+  /** A pin the stream's records contradict: reported once per source, at the first, with a count of the others. */
+  private pinMismatch(state: StreamState, pin: Pin): void {
+    const seen = state.pinMismatches.get(pin.source);
+    if (seen) {
+      seen.more++;
+      return;
+    }
+    const published = pin.source === 'published';
+    const problem: Problem = {
+      stream: state.stream,
+      seq: pin.size || null,
+      kind: published ? 'forked' : 'checkpoint_mismatch',
+      message: `${this.pinName(pin)}, a checkpoint of ${pin.size.toLocaleString('en-US')} records: the first ${pin.size.toLocaleString('en-US')} records do not reproduce its root${published ? ' (history was rewritten after it was published)' : ''}`,
+    };
+    state.problems.push(problem);
+    state.pinMismatches.set(pin.source, { problem, more: 0 });
+  }
+
+  /** Pins larger than the stream: it lost records, or all of them. */
+  private pinsBeyondEnd(state: StreamState, rest: Pin[]): void {
+    const size = state.frontier.size;
+    const largest = (source: Pin['source']): { pin: Pin; count: number } | null => {
+      const of = rest.filter((p) => p.source === source);
+      const pin = of[of.length - 1];
+      return pin ? { pin, count: of.length } : null;
+    };
+    const found = [largest('leaf'), largest('published')].filter((x): x is { pin: Pin; count: number } => x !== null);
+    const say = ({ pin, count }: { pin: Pin; count: number }): string => {
+      const others = count > 1 ? ` (${count.toLocaleString('en-US')} ${pin.source === 'leaf' ? 'leaves' : 'published checkpoints'} cover more than it has)` : '';
+      return `${this.pinName(pin)} covers ${pin.size.toLocaleString('en-US')} records${others}`;
+    };
+    if (state.records === 0) {
+      this.problemAt(state, null, 'stream_missing', `the journal holds no record of this stream, but ${found.map(say).join(', and ')}`);
+      return;
+    }
+    for (const f of found) this.problemAt(state, size + 1, 'truncated', `the stream ends at seq ${size}, but ${say(f)}`);
+  }
+
+  private pinName(pin: Pin): string {
+    return pin.source === 'leaf'
+      ? `journal tree leaf ${pin.ref}`
+      : `the checkpoint published on line ${pin.ref} of ${this.options.publishedName ?? 'the published checkpoints'}`;
   }
 
   /** The stream's tree at an expected signature's size (`at`) must have its root. */
@@ -452,7 +560,7 @@ export class ChainVerifier {
         frontier: new MerkleFrontier(), recent: new RecentFrontiers(RECENT_TREES_MAX), partial: false, checkpoints: 0, covered: 0, checkpointRecordSeq: 0,
         lastCheckpointMs: null, firstMs: null, lastMs: null, lastTs: '', maxMs: null, future: null, futureCount: 0, signedMs: null,
         sealed: false, mustStop: false, stoppedSeq: null, afterStop: null, afterSealSeq: null, lastIsCheckpoint: false,
-        expected: new Map(), expectedCount: 0,
+        expected: new Map(), expectedCount: 0, pins: null, pinNext: Number.POSITIVE_INFINITY, pinMismatches: new Map(),
       };
       this.streams.set(stream, state);
     }

@@ -1,5 +1,6 @@
 import type { Problem } from './chain-report.js';
 import type { MerkleFrontier } from './merkle.js';
+import type { PinSource, PinnedRoots } from './pinned-roots.js';
 import type { RecentFrontiers } from './recent-frontiers.js';
 import type { RecentHashes } from './recent-hashes.js';
 
@@ -64,4 +65,10 @@ export interface StreamState {
   /** Signatures waiting for the stream to reach their size, by size. */
   expected: Map<number, ExpectedSignature[]>;
   expectedCount: number;
+  /** Roots from the journal tree's leaves and from published checkpoints, matched as the records go past. */
+  pins: PinnedRoots | null;
+  /** The size of the next pin to match (Infinity: none): one comparison per record. */
+  pinNext: number;
+  /** The first root of each source the stream contradicts, and how many more it does. */
+  pinMismatches: Map<PinSource, { problem: Problem; more: number }>;
 }

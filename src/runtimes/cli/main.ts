@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../config/settings.js';
 import { PAYLOG_VERSION } from '../../compose/services.js';
 import { PaylogError } from '../../core/errors.js';
+import { registerCheckpoints } from './commands/checkpoints.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExport } from './commands/export.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDoctor(program, setCode);
   registerDemo(program, setCode);
   registerWitness(program, setCode);
+  registerCheckpoints(program);
   try {
     await program.parseAsync(argv);
     return code;

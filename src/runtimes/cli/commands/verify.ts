@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { SourcedRecord } from '../../../app/journal-source.js';
 import { verifyRecords, verifyStore } from '../../../app/verify-journal.js';
@@ -8,6 +9,8 @@ import type { ChainReport } from '../../../core/chain-verifier.js';
 import type { TrustedKey } from '../../../core/checkpoint.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 import { localTrustedKeys, parseDuration, trustedKeysFrom } from '../trusted-keys.js';
+import { collect, witnessPolicyFrom } from '../witness-keys.js';
+import { publishedLines } from './checkpoints.js';
 
 /** Lines longer than this are not records (a record is well under 16 KiB). */
 const LINE_BYTES_MAX = 1024 * 1024;
@@ -23,10 +26,19 @@ export function registerVerify(program: Command, setCode: (code: number) => void
     .option('--keys <file>', 'a file of trusted keys with validity windows [PAYLOG_VERIFY_KEYS]', process.env.PAYLOG_VERIFY_KEYS)
     .option('--max-checkpoint-age <duration>', `an open stream's newest checkpoint may be this old (default ${DEFAULT_MAX_CHECKPOINT_AGE} for a store, unchecked for a file)`)
     .option('--max-clock-skew <duration>', 'records and signatures may be dated this far after now, and a signature this far before the records it covers', DEFAULT_MAX_CLOCK_SKEW)
+    .option('--checkpoints <file>', 'checkpoints published outside the journal (`paylog checkpoints fetch`): the journal must contain and consistently extend each')
+    .option('--witness-key <vkey>', "a witness's cosignature key (repeatable; see `paylog witness key`)", collect, [] as string[])
+    .option('--witness-quorum <n>', "valid cosignatures of those witnesses the journal tree's newest checkpoint must carry (default: all of them)")
     .option('--json', 'print the result as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
       const file = typeof opts.file === 'string' ? opts.file : null;
+      const checkpoints = typeof opts.checkpoints === 'string' ? opts.checkpoints : null;
+      const witnesses = witnessPolicyFrom(opts.witnessKey as string[], typeof opts.witnessQuorum === 'string' ? opts.witnessQuorum : undefined);
+      if (witnesses && file && !checkpoints) {
+        throw new Error('--witness-quorum: an export holds no journal tree checkpoint; verify the store, or give --checkpoints with the published ones');
+      }
+      if (checkpoints) await assertReadable(checkpoints);
       const given = [...(opts.key as string[]), ...(process.env.PAYLOG_VERIFY_KEY ? [process.env.PAYLOG_VERIFY_KEY] : [])];
       let trusted: TrustedKey[] = trustedKeysFrom(given, typeof opts.keys === 'string' ? opts.keys : undefined);
       let keySource = `${trusted.length} key${trusted.length === 1 ? '' : 's'} given`;
@@ -46,6 +58,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
         maxClockSkewMs: durationFlag('--max-clock-skew', String(opts.maxClockSkew)),
         ...(age !== undefined && { maxCheckpointAgeMs: durationFlag('--max-checkpoint-age', age) }),
         ...(progress && { onProgress: progress }),
+        ...(checkpoints && { published: publishedLines(checkpoints), publishedName: checkpoints }),
+        ...(witnesses && { witnesses }),
       };
       let report: ChainReport;
       let target: string;
@@ -57,7 +71,7 @@ export function registerVerify(program: Command, setCode: (code: number) => void
         target = redactStoreUrl(config.storeUrl);
         const store = await openStore(config);
         try {
-          report = await verifyStore(store.journal, { ...options, journal: config.journalName });
+          report = await verifyStore(store.journal, { ...options, journal: config.journalName, journalTree: store.journalTree });
         } finally {
           await store.close();
         }
@@ -165,6 +179,7 @@ function toText(report: ChainReport, target: string, keySource: string): string 
     out.push(`INVALID: stream ${p.stream}${p.seq === null ? '' : ` seq ${p.seq}`}: ${p.kind.replace(/_/g, ' ')} — ${p.message}`);
   }
   if (report.problems.length > 0) out.push('');
+  out.push(...treeLines(report));
   for (const s of report.streams) {
     const uncovered = s.uncovered > 0 ? `, ${s.uncovered.toLocaleString('en-US')} not covered by a signature` : '';
     out.push(`${s.valid ? 'valid  ' : 'INVALID'}  ${s.stream}  ${s.records.toLocaleString('en-US')} records, ${s.checkpoints} checkpoint${s.checkpoints === 1 ? '' : 's'}, ${END_LABELS[s.end]}${uncovered}`);
@@ -183,6 +198,40 @@ function toJson(report: ChainReport, target: string): unknown {
     streamsValid: report.streams.filter((s) => s.valid).length,
     records: report.records,
     checkpoints: report.checkpoints,
+    journalTree: report.journalTree ?? null,
     problems: report.problems,
   };
+}
+
+/** What the journal tree, the published checkpoints and the witnesses came to. */
+function treeLines(report: ChainReport): string[] {
+  const tree = report.journalTree;
+  if (!tree) return [];
+  const n = (count: number, one: string, many: string): string => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+  const out: string[] = [];
+  if (tree.leaves !== null) {
+    out.push(tree.headSize === null && tree.leaves === 0
+      ? 'journal tree: none (a store written before the journal tree, or before its first checkpoint)'
+      : `journal tree: ${n(tree.leaves, 'leaf', 'leaves')}, signed head of size ${tree.headSize ?? 'none'}`);
+  }
+  const { journal, streams, unchecked } = tree.published;
+  if (journal + streams + unchecked > 0) {
+    const held = [unchecked === 0 && journal > 0 ? n(journal, 'journal tree checkpoint', 'journal tree checkpoints') : '', streams > 0 ? n(streams, 'stream checkpoint', 'stream checkpoints') : '']
+      .filter(Boolean).join(' and ');
+    out.push(`published: ${held || 'nothing'} held against the journal${unchecked > 0 ? `; ${n(unchecked, 'journal tree checkpoint', 'journal tree checkpoints')} not (an export holds no journal tree)` : ''}`);
+  }
+  if (tree.witnesses) {
+    const w = tree.witnesses;
+    out.push(`witnesses: ${w.valid} valid cosignature${w.valid === 1 ? '' : 's'} of ${w.required} required${w.checkpointSize === null ? '' : ` on the journal tree checkpoint of size ${w.checkpointSize}`}`);
+  }
+  return out.length > 0 ? [...out, ''] : [];
+}
+
+/** A checkpoints file that cannot be read stops verify before it starts (exit 2), not halfway. */
+async function assertReadable(path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new Error(`--checkpoints: cannot read ${path}`);
+  }
 }
