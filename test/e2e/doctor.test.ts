@@ -80,7 +80,7 @@ describe('paylog doctor on SQLite', () => {
     expect(row(run, 'file').detail).toMatch(new RegExp(`^${path} \\(\\d+ KiB\\)$`));
     expect(row(run, 'journal mode').detail).toBe('wal');
     expect(row(run, 'schema version').detail).toBe(`${SQLITE_SCHEMA}, current`);
-    expect(row(run, 'append-only triggers').detail).toBe('journal_no_update, journal_no_delete, checkpoints_no_update, checkpoints_no_delete');
+    expect(row(run, 'append-only triggers').detail).toBe('journal_no_update, journal_no_delete, checkpoints_no_update, checkpoints_no_delete, journal_tree_no_update, journal_tree_no_delete');
     expect(run.stdout.endsWith('\nAll 6 checks passed.\n')).toBe(true);
   });
 
@@ -121,7 +121,7 @@ describe('paylog doctor on SQLite', () => {
     expect(dropped.status).toBe(1);
     expect(row(dropped, 'append-only triggers')).toEqual({
       name: 'append-only triggers', status: 'FAIL',
-      detail: 'journal_no_delete is missing or raise nothing, expected all 4 (they refuse UPDATE and DELETE on journal and checkpoints); '
+      detail: 'journal_no_delete is missing or raise nothing, expected all 6 (they refuse UPDATE and DELETE on the journal, its checkpoints and its tree); '
         + `check the journal with paylog verify, then recreate it: sqlite3 ${path} 'DROP TRIGGER IF EXISTS journal_no_delete; `
         + `CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal BEGIN SELECT RAISE(ABORT, '\\''journal is append-only'\\''); END;'`,
     });
@@ -234,15 +234,16 @@ describe('paylog doctor on PostgreSQL', () => {
     expect(rows(after.stdout).map((r) => [r.name, r.status, r.name === 'connection' ? '' : r.detail])).toEqual([
       ['connection', 'ok', ''],
       ['schema version', 'ok', `${POSTGRES_SCHEMA}, current`],
-      ['append-only triggers', 'ok', 'journal_append_only, checkpoints_append_only, journal_no_truncate, checkpoints_no_truncate'],
-      ['privileges', 'ok', 'role postgres holds what paylog needs on its 8 tables'],
+      ['append-only triggers', 'ok', 'journal_append_only, checkpoints_append_only, journal_no_truncate, checkpoints_no_truncate, journal_tree_append_only, journal_tree_no_truncate'],
+      ['privileges', 'ok', 'role postgres holds what paylog needs on its 10 tables'],
     ]);
   });
 
   it("a role without the service's rights: the exact GRANTs, which are then enough to run paylog", async () => {
     await runPaylogAsync(['migrate', '--store', url], { PAYLOG_DATA_DIR: dataDir });
     await admin.query(`CREATE ROLE ${role} LOGIN`);
-    await admin.query(`GRANT SELECT, INSERT ON journal, checkpoints TO ${role}`);
+    await admin.query(`GRANT SELECT, INSERT ON journal, checkpoints, journal_tree TO ${role}`);
+    await admin.query(`GRANT SELECT, INSERT, UPDATE ON journal_tree_heads TO ${role}`);
     await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON streams, idempotency, api_keys, gateway_ledger TO ${role}`);
     await admin.query(`GRANT SELECT, INSERT ON payments TO ${role}`);
     await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
@@ -266,7 +267,7 @@ describe('paylog doctor on PostgreSQL', () => {
     await admin.query(row(run, 'privileges').detail.split("grant them as the tables' owner: ")[1] as string);
     const granted = await doctor(roleUrl);
     expect(granted.status, granted.stdout).toBe(0);
-    expect(row(granted, 'privileges').detail).toBe(`role ${role} holds what paylog needs on its 8 tables`);
+    expect(row(granted, 'privileges').detail).toBe(`role ${role} holds what paylog needs on its 10 tables`);
     const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme', '--store', roleUrl], { PAYLOG_DATA_DIR: dataDir });
     expect(created.status, created.stderr).toBe(0);
   });
@@ -282,7 +283,7 @@ describe('paylog doctor on PostgreSQL', () => {
       + 'ALTER TABLE checkpoints ENABLE TRIGGER checkpoints_append_only;';
     expect(row(run, 'append-only triggers')).toEqual({
       name: 'append-only triggers', status: 'FAIL',
-      detail: 'journal_no_truncate missing, checkpoints_append_only disabled, expected all 4 enabled (they refuse UPDATE, DELETE and TRUNCATE on journal and checkpoints); '
+      detail: 'journal_no_truncate missing, checkpoints_append_only disabled, expected all 6 enabled (they refuse UPDATE, DELETE and TRUNCATE on the journal, its checkpoints and its tree); '
         + `check the journal with paylog verify, then as the tables' owner: ${fix}`,
     });
     await admin.query(fix);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { originHash } from '../../src/app/witness/add-checkpoint.js';
 import { parseCosignerKey, verifyCosignature } from '../../src/core/cosignature.js';
 import { openNote } from '../../src/core/tlog-checkpoint.js';
-import { PAYLOG_BIN, runPaylog, stopProcess } from '../support/process.js';
+import { runPaylog, stopProcess } from '../support/process.js';
+import { startWitnessProcess } from '../support/witness-server.js';
 import { TestLog } from '../support/witness.js';
 
 /** `paylog witness` as an operator runs it: the built bin, real processes, a real SQLite file. */
@@ -25,36 +26,13 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface WitnessProcess {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
+type WitnessProcess = Awaited<ReturnType<typeof startWitnessProcess>>;
 
-/** Starts `paylog witness serve` on a port of the system's choosing; resolves with its URL once it says it is serving. */
+/** Starts `paylog witness serve` for the test's log, on a port of the system's choosing. */
 async function startWitness(extraArgs: string[] = []): Promise<WitnessProcess> {
-  const child = spawn(process.execPath, [PAYLOG_BIN, 'witness', 'serve', '--port', '0', '--data-dir', dataDir, '--log', log.vkey, ...extraArgs], {
-    env: { ...process.env, PAYLOG_WITNESS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`paylog witness serve did not start: ${output}`)), 20_000);
-    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const serving = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"paylog witness serving"/.exec(output);
-      if (serving) {
-        clearTimeout(timer);
-        resolve(serving[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`paylog witness serve exited with ${code}: ${output}`));
-    });
-  });
-  return { child, url, output: () => output };
+  const witness = await startWitnessProcess(['--port', '0', '--data-dir', dataDir, '--log', log.vkey, ...extraArgs]);
+  children.push(witness.child);
+  return witness;
 }
 
 async function post(w: WitnessProcess, body: string): Promise<{ status: number; type: string | null; body: string }> {

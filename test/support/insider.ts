@@ -427,7 +427,8 @@ async function openPostgres(name: string, base: string): Promise<OpenedStore> {
   const owner = new pg.Pool({ connectionString: ownerUrl, max: 2 });
   await owner.query(`CREATE ROLE ${role} LOGIN`);
   await owner.query(`GRANT SELECT ON schema_migrations TO ${role}`);
-  await owner.query(`GRANT SELECT, INSERT ON journal, checkpoints TO ${role}`);
+  await owner.query(`GRANT SELECT, INSERT ON journal, checkpoints, journal_tree TO ${role}`);
+  await owner.query(`GRANT SELECT, INSERT, UPDATE ON journal_tree_heads TO ${role}`);
   await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON streams, payments, idempotency, api_keys, gateway_ledger TO ${role}`);
   const roleUrl = ownerUrl.replace('//postgres@', `//${role}@`);
   const insider = new PostgresInsider(new pg.Pool({ connectionString: roleUrl, max: 2 }), owner);

@@ -11,6 +11,8 @@ const APPEND_ONLY_TRIGGERS = [
   { name: 'checkpoints_append_only', table: 'checkpoints', sql: 'BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW' },
   { name: 'journal_no_truncate', table: 'journal', sql: 'BEFORE TRUNCATE ON journal FOR EACH STATEMENT' },
   { name: 'checkpoints_no_truncate', table: 'checkpoints', sql: 'BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT' },
+  { name: 'journal_tree_append_only', table: 'journal_tree', sql: 'BEFORE UPDATE OR DELETE ON journal_tree FOR EACH ROW' },
+  { name: 'journal_tree_no_truncate', table: 'journal_tree', sql: 'BEFORE TRUNCATE ON journal_tree FOR EACH STATEMENT' },
 ] as const;
 
 /**
@@ -23,6 +25,8 @@ const NEEDED_PRIVILEGES: Record<string, readonly string[]> = {
   streams: ['SELECT', 'INSERT', 'UPDATE'],
   journal: ['SELECT', 'INSERT'],
   checkpoints: ['SELECT', 'INSERT'],
+  journal_tree: ['SELECT', 'INSERT'],
+  journal_tree_heads: ['SELECT', 'INSERT', 'UPDATE'],
   payments: ['SELECT', 'INSERT', 'UPDATE'],
   idempotency: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   api_keys: ['SELECT', 'INSERT', 'UPDATE'],
@@ -108,7 +112,7 @@ async function triggers(client: pg.Client): Promise<CheckResult> {
   // The tables as the service's unqualified names resolve them (search_path).
   const { rows } = await client.query<{ name: string; enabled: string }>(`
     SELECT t.tgname AS name, t.tgenabled AS enabled FROM pg_trigger t
-    WHERE t.tgrelid IN (to_regclass('journal'), to_regclass('checkpoints')) AND NOT t.tgisinternal`);
+    WHERE t.tgrelid IN (to_regclass('journal'), to_regclass('checkpoints'), to_regclass('journal_tree')) AND NOT t.tgisinternal`);
   const found = new Map(rows.map((r) => [r.name, r.enabled]));
   const missing = APPEND_ONLY_TRIGGERS.filter((t) => !found.has(t.name));
   // tgenabled 'D': disabled (ALTER TABLE … DISABLE TRIGGER); the others fire in some replication role.
@@ -122,7 +126,7 @@ async function triggers(client: pg.Client): Promise<CheckResult> {
     ...(missing.length > 0 ? [`${missing.map((t) => t.name).join(', ')} missing`] : []),
     ...(disabled.length > 0 ? [`${disabled.map((t) => t.name).join(', ')} disabled`] : []),
   ].join(', ');
-  return fail('append-only triggers', `${what}, expected all ${APPEND_ONLY_TRIGGERS.length} enabled (they refuse UPDATE, DELETE and TRUNCATE on journal and checkpoints); check the journal with paylog verify, then as the tables' owner: ${fixes.join(' ')}`);
+  return fail('append-only triggers', `${what}, expected all ${APPEND_ONLY_TRIGGERS.length} enabled (they refuse UPDATE, DELETE and TRUNCATE on the journal, its checkpoints and its tree); check the journal with paylog verify, then as the tables' owner: ${fixes.join(' ')}`);
 }
 
 async function privileges(client: pg.Client, role: string): Promise<CheckResult> {

@@ -5,12 +5,14 @@ import Database from 'better-sqlite3';
 import { type CheckResult, fail, ok, shellWord, skip } from '../../../core/check-result.js';
 import { SCHEMA_VERSION } from './schema.js';
 
-/** The triggers that keep the journal and its checkpoints append-only (schema.ts, migrations 1 and 2). */
+/** The triggers that keep the journal, its checkpoints and its tree append-only (schema.ts). */
 const APPEND_ONLY_TRIGGERS = [
   { name: 'journal_no_update', event: 'UPDATE', table: 'journal', what: 'journal is' },
   { name: 'journal_no_delete', event: 'DELETE', table: 'journal', what: 'journal is' },
   { name: 'checkpoints_no_update', event: 'UPDATE', table: 'checkpoints', what: 'checkpoints are' },
   { name: 'checkpoints_no_delete', event: 'DELETE', table: 'checkpoints', what: 'checkpoints are' },
+  { name: 'journal_tree_no_update', event: 'UPDATE', table: 'journal_tree', what: 'the journal tree is' },
+  { name: 'journal_tree_no_delete', event: 'DELETE', table: 'journal_tree', what: 'the journal tree is' },
 ] as const;
 
 /** How long the read-only look waits for a writer's lock. */
@@ -101,7 +103,7 @@ function readOnlyChecks(path: string, migrate: string): CheckResult[] {
     const wrong = APPEND_ONLY_TRIGGERS.filter((t) => !/RAISE\s*\(\s*ABORT/i.test(present.get(t.name) ?? ''));
     results.push(wrong.length === 0
       ? ok('append-only triggers', `${APPEND_ONLY_TRIGGERS.map((t) => t.name).join(', ')}`)
-      : fail('append-only triggers', `${wrong.map((t) => t.name).join(', ')} ${wrong.length === 1 ? 'is' : 'are'} missing or raise nothing, expected all ${APPEND_ONLY_TRIGGERS.length} (they refuse UPDATE and DELETE on journal and checkpoints); check the journal with paylog verify, then recreate ${wrong.length === 1 ? 'it' : 'them'}: sqlite3 ${shellWord(path)} ${shellWord(wrong.map(triggerSql).join(' '))}`));
+      : fail('append-only triggers', `${wrong.map((t) => t.name).join(', ')} ${wrong.length === 1 ? 'is' : 'are'} missing or raise nothing, expected all ${APPEND_ONLY_TRIGGERS.length} (they refuse UPDATE and DELETE on the journal, its checkpoints and its tree); check the journal with paylog verify, then recreate ${wrong.length === 1 ? 'it' : 'them'}: sqlite3 ${shellWord(path)} ${shellWord(wrong.map(triggerSql).join(' '))}`));
     return results;
   } finally {
     db.close();
