@@ -6,7 +6,7 @@ export const RECORD_TYPES = [
   'journal.started', 'journal.checkpoint', 'journal.stopped', 'journal.sealed', 'journal.key_rotated',
   'payment.received', 'payment.attempted', 'payment.succeeded', 'payment.declined',
   'payment.failed', 'payment.processing', 'payment.reconciled',
-  'request.rejected', 'auth.failed', 'idempotency.replayed', 'idempotency.conflict',
+  'request.rejected', 'auth.failed', 'idempotency.replayed', 'idempotency.conflict', 'idempotency.purged',
   'key.created', 'key.revoked',
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];

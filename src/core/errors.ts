@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   api_key_missing: { type: 'authentication_error', status: 401, message: 'No API key provided. Send Authorization: Bearer <secret key>.' },
   api_key_invalid: { type: 'authentication_error', status: 401, message: 'The API key provided is not valid.' },
   api_key_revoked: { type: 'authentication_error', status: 401, message: 'The API key provided has been revoked.' },
+  forbidden_role: { type: 'authentication_error', status: 403, message: "This API key's role may not use this route." },
   card_declined: { type: 'card_error', status: 402, message: 'The card was declined.' },
   incorrect_number: { type: 'card_error', status: 402, message: 'The card number is incorrect.' },
   expired_card: { type: 'card_error', status: 402, message: 'The card has expired.' },
