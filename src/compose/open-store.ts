@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/settings.js';
+import { privateDirectory } from './private-files.js';
 import { type Store, StoreUnavailableError } from '../ports/store.js';
 
 /**
@@ -14,7 +14,8 @@ export async function openStore(config: Config): Promise<Store> {
   const location = config.store;
   switch (location.kind) {
     case 'sqlite': {
-      mkdirSync(dirname(location.path), { recursive: true });
+      // The database and its -wal and -shm are 0600 (openDatabase); the directory holding them is 0700.
+      if (location.path !== ':memory:') privateDirectory(dirname(location.path), 'PAYLOG_STORE');
       const { openSqliteStore } = await import('../adapters/store/sqlite/index.js');
       return openSqliteStore({ path: location.path, batchWritesMax: config.sqliteBatchWritesMax });
     }

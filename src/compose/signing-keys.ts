@@ -1,6 +1,7 @@
 import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createOnce } from './create-once.js';
+import { privateDirectory, readPrivateFile } from './private-files.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/settings.js';
@@ -39,21 +40,18 @@ export function localKeyPath(dataDir: string): string {
 }
 
 function localKey(dataDir: string): KeyObject {
-  mkdirSync(dataDir, { recursive: true });
+  privateDirectory(dataDir, 'PAYLOG_DATA_DIR');
   const path = localKeyPath(dataDir);
   if (!existsSync(path)) {
     // If another process created the key first, everyone uses that one.
     createOnce(path, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
   }
-  return parse(readFileSync(path, 'utf8'), path);
+  return parse(readPrivateFile(path, 'PAYLOG_DATA_DIR'), path);
 }
 
+/** A key file group or others may read is refused (see readPrivateFile). */
 function readKeyFile(path: string, setting: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new ConfigError(`${setting}: cannot read ${path}`);
-  }
+  return readPrivateFile(path, setting);
 }
 
 function parse(pem: string, source: string): KeyObject {

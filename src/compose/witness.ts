@@ -1,5 +1,5 @@
 import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Witness } from '../app/witness/add-checkpoint.js';
 import type { TrustedLogs } from '../app/witness/decide.js';
@@ -10,13 +10,14 @@ import type { WitnessConfig } from '../config/witness.js';
 import { type Cosigner, cosignerFromPrivateKey } from '../core/cosignature.js';
 import { type VerifierKey, parseVerifierKey } from '../core/signed-note.js';
 import { createOnce } from './create-once.js';
+import { privateDirectory, readPrivateFile } from './private-files.js';
 
 export const WITNESS_KEY_FILE = 'witness-key.pem';
 export const WITNESS_DB_FILE = 'witness.db';
 
 /**
- * The witness's Ed25519 key, named by its config: PEM text or a PEM file, or generated once
- * into its data directory (mode 0600) on a first start. It is not paylog's signing key: a
+ * The witness's Ed25519 key, named by its config: PEM text or a PEM file (refused if group or
+ * others may read it), or generated once into its data directory (mode 0600) on a first start. It is not paylog's signing key: a
  * witness is another party, with a key of its own.
  */
 export function loadWitnessCosigner(config: WitnessConfig): Cosigner {
@@ -27,17 +28,13 @@ export function loadWitnessCosigner(config: WitnessConfig): Cosigner {
     source = 'PAYLOG_WITNESS_SIGNING_KEY';
   } else if (config.signingKeyFile !== null) {
     source = config.signingKeyFile;
-    try {
-      pem = readFileSync(config.signingKeyFile, 'utf8');
-    } catch {
-      throw new ConfigError(`PAYLOG_WITNESS_SIGNING_KEY_FILE: cannot read ${config.signingKeyFile}`);
-    }
+    pem = readPrivateFile(config.signingKeyFile, 'PAYLOG_WITNESS_SIGNING_KEY_FILE');
   } else {
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    privateDirectory(config.dataDir, 'PAYLOG_WITNESS_DATA_DIR');
     source = join(config.dataDir, WITNESS_KEY_FILE);
     // If another process created the key first, everyone uses that one.
     if (!existsSync(source)) createOnce(source, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-    pem = readFileSync(source, 'utf8');
+    pem = readPrivateFile(source, 'PAYLOG_WITNESS_DATA_DIR');
   }
   let key: KeyObject;
   try {
@@ -67,7 +64,8 @@ export interface OpenWitness {
 /** Everything `paylog witness serve` runs on: its key, its logs, its SQLite file, the wall clock. */
 export function openWitness(config: WitnessConfig): OpenWitness {
   const cosigner = loadWitnessCosigner(config);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Its database and -wal/-shm are 0600 (openDatabase); the directory holding them is 0700.
+  privateDirectory(config.dataDir, 'PAYLOG_WITNESS_DATA_DIR');
   const store = openSqliteWitnessStore(join(config.dataDir, WITNESS_DB_FILE));
   return {
     witness: { store, cosigner, logs: trustedLogsOf(config.logs), clock: { now: () => Date.now() } },
@@ -77,5 +75,6 @@ export function openWitness(config: WitnessConfig): OpenWitness {
 
 /** The witness's store alone, for reading its evidence. */
 export function openWitnessStore(config: WitnessConfig): WitnessStore {
+  privateDirectory(config.dataDir, 'PAYLOG_WITNESS_DATA_DIR');
   return openSqliteWitnessStore(join(config.dataDir, WITNESS_DB_FILE));
 }

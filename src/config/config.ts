@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey } from './settings.js';
+import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey, secretFlagError } from './settings.js';
 import { type StoreLocation, parseStoreUrl, redactStoreUrl } from './store-url.js';
 import { type WitnessEndpoint, parseWitnesses } from './witnesses.js';
 
@@ -33,6 +33,7 @@ export interface Config {
   sqliteBatchWritesMax: number;
   shutdownTimeoutMs: number;
   fingerprintKey: string | null;
+  fingerprintKeyFile: string | null;
   signingKey: string | null;
   signingKeyFile: string | null;
   previousSigningKey: string | null;
@@ -83,15 +84,16 @@ export const SETTINGS: Definitions = {
   sqliteBatchWritesMax: { flag: 'sqlite-batch-max', env: 'PAYLOG_SQLITE_BATCH_MAX', description: 'writes (claims, ledger entries, journal batches) in one SQLite commit; 1 turns group commit off', default: 1024, parse: integer(1, 100_000) },
   shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'PAYLOG_SHUTDOWN_TIMEOUT_MS', description: 'time in-flight requests get to finish on SIGTERM', default: 15_000, parse: integer(0, 600_000) },
   fingerprintKey: {
-    flag: 'fingerprint-key', env: 'PAYLOG_FINGERPRINT_KEY', description: 'base64 key (≥ 32 bytes) of card fingerprints; generated in the data dir if unset',
-    default: null, secret: true, parse: (raw) => {
+    flag: 'fingerprint-key', env: 'PAYLOG_FINGERPRINT_KEY', description: 'base64 key (≥ 32 bytes) of card fingerprints; generated in the data dir if unset; refused as a flag: set the variable',
+    default: null, secret: true, refusedOnCommandLine: 'PAYLOG_FINGERPRINT_KEY or --fingerprint-key-file', parse: (raw) => {
       if (Buffer.from(raw, 'base64').length < 32) throw new InvalidValue('must be base64 of at least 32 bytes');
       return raw;
     },
   },
-  signingKey: { flag: 'signing-key', env: 'PAYLOG_SIGNING_KEY', description: 'Ed25519 checkpoint signing key, PKCS#8 PEM text (production)', default: null, secret: true, parse: pemPrivateKey },
+  fingerprintKeyFile: { flag: 'fingerprint-key-file', env: 'PAYLOG_FINGERPRINT_KEY_FILE', description: 'path of a file holding the fingerprint key (base64), readable by its owner only', default: null, parse: nonEmpty },
+  signingKey: { flag: 'signing-key', env: 'PAYLOG_SIGNING_KEY', description: 'Ed25519 checkpoint signing key, PKCS#8 PEM text (production); refused as a flag: set the variable', default: null, secret: true, refusedOnCommandLine: 'PAYLOG_SIGNING_KEY or --signing-key-file', parse: pemPrivateKey },
   signingKeyFile: { flag: 'signing-key-file', env: 'PAYLOG_SIGNING_KEY_FILE', description: 'path of the signing key PEM; default: generated as signing-key.pem in the data dir', default: null, parse: nonEmpty },
-  previousSigningKey: { flag: 'previous-signing-key', env: 'PAYLOG_PREVIOUS_SIGNING_KEY', description: 'during a key rotation: the old key (PEM text); checkpoints are signed by both', default: null, secret: true, parse: pemPrivateKey },
+  previousSigningKey: { flag: 'previous-signing-key', env: 'PAYLOG_PREVIOUS_SIGNING_KEY', description: 'during a key rotation: the old key (PEM text); checkpoints are signed by both; refused as a flag: set the variable', default: null, secret: true, refusedOnCommandLine: 'PAYLOG_PREVIOUS_SIGNING_KEY or --previous-signing-key-file', parse: pemPrivateKey },
   previousSigningKeyFile: { flag: 'previous-signing-key-file', env: 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE', description: 'during a key rotation: path of the old key PEM', default: null, parse: nonEmpty },
   checkpointEveryRecords: { flag: 'checkpoint-every', env: 'PAYLOG_CHECKPOINT_EVERY', description: 'records between signed checkpoints', default: 1000, parse: integer(1, 1_000_000) },
   checkpointIntervalMs: { flag: 'checkpoint-interval-ms', env: 'PAYLOG_CHECKPOINT_INTERVAL_MS', description: 'time between signed checkpoints, also when idle; 0 turns time-based checkpoints off', default: 60_000, parse: integer(0, 86_400_000) },
@@ -129,6 +131,9 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
   if (config.signingKey !== null && config.signingKeyFile !== null) {
     throw new ConfigError('PAYLOG_SIGNING_KEY (--signing-key): set either it or PAYLOG_SIGNING_KEY_FILE, not both');
   }
+  if (config.fingerprintKey !== null && config.fingerprintKeyFile !== null) {
+    throw new ConfigError('PAYLOG_FINGERPRINT_KEY: set either it or PAYLOG_FINGERPRINT_KEY_FILE, not both');
+  }
   if (config.gatewayAttemptTimeoutMs > config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS (--gateway-attempt-timeout-ms): must not exceed PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
   }
@@ -140,6 +145,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
 
 function read(setting: Setting<unknown>, flags: Record<string, string | undefined>, env: Record<string, string | undefined>, partial: Record<string, unknown>): unknown {
   const fromFlag = flags[setting.flag];
+  if (fromFlag !== undefined && setting.refusedOnCommandLine !== undefined) throw secretFlagError(setting.env, setting.flag, setting.refusedOnCommandLine);
   const raw = fromFlag ?? env[setting.env];
   if (raw === undefined || (fromFlag === undefined && raw === '')) {
     return typeof setting.default === 'function' ? (setting.default as (p: Record<string, unknown>) => unknown)(partial) : setting.default;

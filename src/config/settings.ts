@@ -7,6 +7,12 @@ export interface Setting<T> {
   parse: (raw: string) => T;
   /** Never echoed in error messages. */
   secret?: boolean;
+  /**
+   * A secret that must not be given as a flag: any user of the machine reads a command line
+   * (ps, /proc/<pid>/cmdline), and `serve --workers` would pass it on. The flag is refused with
+   * this alternative, e.g. "PAYLOG_SIGNING_KEY or --signing-key-file".
+   */
+  refusedOnCommandLine?: string;
   /** The flag may be given several times; its values reach `parse` joined by newlines. */
   repeatable?: boolean;
 }
@@ -16,6 +22,11 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** The one-line refusal of a secret given as a flag. */
+export function secretFlagError(env: string, flag: string, instead: string): ConfigError {
+  return new ConfigError(`${env} (--${flag}): refused on the command line, where every user of this machine can read it (ps); use ${instead}`);
 }
 
 /** A parse failure says what was expected; the loader adds which setting it was. */

@@ -1,5 +1,5 @@
 import { parseVerifierKey } from '../core/signed-note.js';
-import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey } from './settings.js';
+import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey, secretFlagError } from './settings.js';
 import type { LogLevel } from './config.js';
 
 /** The settings of `paylog witness`: a process of its own, with its own key and file. */
@@ -45,7 +45,7 @@ export const WITNESS_SETTINGS: Definitions = {
     flag: 'name', env: 'PAYLOG_WITNESS_NAME', description: "the witness's key name, e.g. witness.example.com/w1", default: 'paylog-witness',
     parse: pattern(/^[\x21-\x2a\x2c-\x7e]{1,255}$/, 'a key name: printable ASCII without spaces or "+", at most 255 characters'),
   },
-  signingKey: { flag: 'signing-key', env: 'PAYLOG_WITNESS_SIGNING_KEY', description: "the witness's Ed25519 key, PKCS#8 PEM text", default: null, secret: true, parse: pemPrivateKey },
+  signingKey: { flag: 'signing-key', env: 'PAYLOG_WITNESS_SIGNING_KEY', description: "the witness's Ed25519 key, PKCS#8 PEM text; refused as a flag: set the variable", default: null, secret: true, refusedOnCommandLine: 'PAYLOG_WITNESS_SIGNING_KEY or --signing-key-file', parse: pemPrivateKey },
   signingKeyFile: { flag: 'signing-key-file', env: 'PAYLOG_WITNESS_SIGNING_KEY_FILE', description: 'path of the witness key PEM; default: generated as witness-key.pem in the data dir', default: null, parse: nonEmpty },
   logs: { flag: 'log', env: 'PAYLOG_WITNESS_LOGS', description: 'verifier key of a log to cosign (repeatable; the variable takes a comma- or newline-separated list)', default: [], parse: logList },
   prefix: { flag: 'prefix', env: 'PAYLOG_WITNESS_PREFIX', description: 'URL path prefix of the witness endpoints', default: '', parse: pattern(/^(\/[A-Za-z0-9._~-]+)*$/, 'empty or a path such as /witness (no trailing slash)') },
@@ -61,6 +61,7 @@ export function loadWitnessConfig(flags: Record<string, string | undefined>, env
   const out: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(WITNESS_SETTINGS) as [string, Setting<unknown>][]) {
     const fromFlag = flags[setting.flag];
+    if (fromFlag !== undefined && setting.refusedOnCommandLine !== undefined) throw secretFlagError(setting.env, setting.flag, setting.refusedOnCommandLine);
     const raw = fromFlag ?? env[setting.env];
     if (raw === undefined || (fromFlag === undefined && raw === '')) {
       out[name] = setting.default;

@@ -338,3 +338,38 @@ describe('PAYLOG_WITNESS (--witness)', () => {
     expect(error.message).toBe(`${prefix}a witness URL must not carry credentials`);
   });
 });
+
+describe('secrets are refused as flags', () => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+
+  it('names the variable or file setting to use instead, and never echoes the value', () => {
+    const cases: [string, string, string, string][] = [
+      ['signing-key', pem, 'PAYLOG_SIGNING_KEY', 'PAYLOG_SIGNING_KEY or --signing-key-file'],
+      ['previous-signing-key', pem, 'PAYLOG_PREVIOUS_SIGNING_KEY', 'PAYLOG_PREVIOUS_SIGNING_KEY or --previous-signing-key-file'],
+      ['fingerprint-key', GOOD_KEY, 'PAYLOG_FINGERPRINT_KEY', 'PAYLOG_FINGERPRINT_KEY or --fingerprint-key-file'],
+      // Refused whatever the value, a bad one included: the value is already in ps.
+      ['fingerprint-key', 'short', 'PAYLOG_FINGERPRINT_KEY', 'PAYLOG_FINGERPRINT_KEY or --fingerprint-key-file'],
+    ];
+    for (const [flag, value, env, instead] of cases) {
+      const err = configError({ [flag]: value }, {});
+      expect(err.message).toBe(`${env} (--${flag}): refused on the command line, where every user of this machine can read it (ps); use ${instead}`);
+      expect(err.message).not.toContain(value);
+    }
+  });
+
+  it('takes the same secrets from the environment, and the key files as flags', () => {
+    expect(loadConfig({}, { PAYLOG_SIGNING_KEY: pem, PAYLOG_FINGERPRINT_KEY: GOOD_KEY })).toMatchObject({ signingKey: pem, fingerprintKey: GOOD_KEY });
+    expect(loadConfig({ 'signing-key-file': '/k/s.pem', 'fingerprint-key-file': '/k/f.key' }, {})).toMatchObject({ signingKeyFile: '/k/s.pem', fingerprintKeyFile: '/k/f.key' });
+  });
+
+  it('takes the fingerprint key as text or as a file, not both', () => {
+    expectOneLine(configError({}, { PAYLOG_FINGERPRINT_KEY: GOOD_KEY, PAYLOG_FINGERPRINT_KEY_FILE: '/k/f.key' }).message, 'PAYLOG_FINGERPRINT_KEY: set either it or PAYLOG_FINGERPRINT_KEY_FILE');
+  });
+
+  it('every secret setting that has a flag refuses it', () => {
+    for (const setting of Object.values(SETTINGS)) {
+      if (!/KEY$/.test(setting.env) || setting.env.endsWith('_API_KEY')) continue;
+      expect(setting.refusedOnCommandLine, setting.env).toMatch(new RegExp(`^${setting.env} or --${setting.flag}-file$`));
+    }
+  });
+});

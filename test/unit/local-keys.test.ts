@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,9 +29,40 @@ describe('keys generated into the data directory', () => {
   });
 
   it('refuses a fingerprint key file that holds less than 32 bytes, without echoing it', () => {
-    writeFileSync(join(dataDir, 'fingerprint.key'), 'c2hvcnQ=\n');
+    writeFileSync(join(dataDir, 'fingerprint.key'), 'c2hvcnQ=\n', { mode: 0o600 });
     expect(() => loadFingerprintKey(configFor())).toThrow(/does not hold a base64 key of at least 32 bytes/);
     expect(() => loadFingerprintKey(configFor())).not.toThrow(/c2hvcnQ/);
+  });
+
+  it('refuses a key file group or others may read, naming it, its mode and the chmod, without echoing it', () => {
+    const fingerprint = loadFingerprintKey(configFor()).toString('base64');
+    const path = join(dataDir, 'fingerprint.key');
+    chmodSync(path, 0o640);
+    expect(() => loadFingerprintKey(configFor())).toThrow(`PAYLOG_DATA_DIR: UNPROTECTED PRIVATE KEY FILE ${path} has mode 0640, readable by group or others; run chmod 600 ${path}`);
+    expect(() => loadFingerprintKey(configFor())).not.toThrow(fingerprint);
+    loadSigningKeys(configFor());
+    chmodSync(join(dataDir, 'signing-key.pem'), 0o644);
+    expect(() => loadSigningKeys(configFor())).toThrow(/UNPROTECTED PRIVATE KEY FILE .*signing-key\.pem has mode 0644/);
+  });
+
+  it('refuses a data directory open to group or others, and creates a missing one 0700', () => {
+    chmodSync(dataDir, 0o755);
+    expect(() => loadSigningKeys(configFor())).toThrow(`PAYLOG_DATA_DIR: the directory ${dataDir} has mode 0755, open to group or others; it holds the database and keys: run chmod 700 ${dataDir}`);
+    expect(readdirSync(dataDir)).toEqual([]);
+    const fresh = join(dataDir, 'a', 'b');
+    loadFingerprintKey(loadConfig({}, { PAYLOG_DATA_DIR: fresh }));
+    expect(statSync(join(dataDir, 'a')).mode & 0o777).toBe(0o700);
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+  });
+
+  it('reads a configured fingerprint key file only its owner may read', () => {
+    const path = join(dataDir, 'configured.key');
+    const key = Buffer.alloc(32, 7);
+    writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o400 });
+    expect(loadFingerprintKey(loadConfig({}, { PAYLOG_DATA_DIR: dataDir, PAYLOG_FINGERPRINT_KEY_FILE: path })).equals(key)).toBe(true);
+    expect(readdirSync(dataDir)).toEqual(['configured.key']);
+    chmodSync(path, 0o444);
+    expect(() => loadFingerprintKey(loadConfig({}, { PAYLOG_DATA_DIR: dataDir, PAYLOG_FINGERPRINT_KEY_FILE: path }))).toThrow(/^PAYLOG_FINGERPRINT_KEY_FILE: UNPROTECTED PRIVATE KEY FILE .* has mode 0444/);
   });
 
   it('are the same for every one of 12 processes starting at once on a fresh directory', async () => {

@@ -5,8 +5,9 @@ import type { Config } from '../../config/config.js';
 /**
  * `paylog serve --workers N` (N > 1): a node:cluster primary and its workers.
  *
- * The primary opens neither the store nor any key; it forks N workers that re-run the same
- * command line, each a whole `serve` with its own journal stream, sharing the port round
+ * The primary opens neither the store nor any key; it forks N workers that run `serve` with
+ * the primary's settings in their environment (never on their command lines, which any user of
+ * the machine can read), each a whole `serve` with its own journal stream, sharing the port round
  * robin. It never respawns: a worker that exits on its own (a crash, a halted journal writer)
  * makes the primary stop the others and exit 1, so the supervisor restarts the service, as it
  * would restart a single process. SIGTERM/SIGINT are forwarded as SIGTERM; the primary exits
@@ -20,17 +21,21 @@ const EXIT_FAILED = 1;
 /** A worker could not start (configuration, keys, store): the service could not run. */
 const EXIT_NOT_STARTED = 2;
 
-/** Runs this process's part of the cluster; resolves with its exit code. */
-export function serveWorkers(config: Config): Promise<number> {
-  return cluster.isPrimary ? runPrimary(config) : runWorker(config);
+/**
+ * Runs this process's part of the cluster; resolves with its exit code. `workerEnv` is the
+ * primary's flags as PAYLOG_… variables, which the workers read instead of a command line.
+ */
+export function serveWorkers(config: Config, workerEnv: Record<string, string>): Promise<number> {
+  return cluster.isPrimary ? runPrimary(config, workerEnv) : runWorker(config);
 }
 
-async function runPrimary(config: Config): Promise<number> {
+async function runPrimary(config: Config, workerEnv: Record<string, string>): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'paylog', role: 'primary', pid: process.pid } });
   // Round robin everywhere (Windows would default to letting the OS pick, which skews load).
   cluster.schedulingPolicy = cluster.SCHED_RR;
-  // Node's defaults, spelled out: every worker re-runs this command line (and so parses the same config).
-  cluster.setupPrimary({ exec: process.argv[1] as string, args: process.argv.slice(2) });
+  // Workers run `serve` alone on their command line: the settings come in their environment
+  // (workerEnv over the inherited one, as a flag wins over a variable), so they parse the same config.
+  cluster.setupPrimary({ exec: process.argv[1] as string, args: ['serve'] });
 
   const workers = new Set<Worker>();
   const listening = new Set<number>();
@@ -49,7 +54,7 @@ async function runPrimary(config: Config): Promise<number> {
       stopAll();
     };
     const fork = (): void => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(workerEnv);
       workers.add(worker);
       // Sending to a worker that just died fails with EPIPE; its exit is handled below.
       worker.on('error', (err) => log.warn({ worker: worker.id, err }, 'worker channel error'));

@@ -24,6 +24,23 @@ export function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv
   return loadConfig(flags, env);
 }
 
+/**
+ * The flags given, as the PAYLOG_… variables that mean the same (a flag wins over the
+ * variable, and so does this over the inherited environment): how `serve --workers` hands its
+ * settings to the workers it forks, whose command lines then hold none of them (no store
+ * password, nothing else a secret might someday be). A repeated flag's values are joined by
+ * newlines, which its variable takes.
+ */
+export function settingsAsEnv(opts: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const setting of Object.values(SETTINGS)) {
+    const value = opts[camel(setting.flag)];
+    if (typeof value === 'string') env[setting.env] = value;
+    else if (Array.isArray(value) && value.length > 0) env[setting.env] = value.join('\n');
+  }
+  return env;
+}
+
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }

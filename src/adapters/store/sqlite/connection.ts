@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../../ports/store.js';
 import { translateError } from './errors.js';
@@ -15,6 +16,7 @@ export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new RangeError('busyTimeoutMs must be a non-negative integer');
   }
+  makePrivate(path);
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
@@ -32,6 +34,36 @@ export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_
   } catch (err) {
     db.close();
     throw translateError(err);
+  }
+}
+
+/**
+ * Makes the database file, before SQLite opens it, and its -wal and -shm readable by the owner
+ * only, whatever the umask. SQLite creates -wal and -shm with the database file's mode, so a
+ * database created here 0600 gets private companions; files an older paylog created under a
+ * loose umask are tightened (group and others' bits removed): they are paylog's own files and
+ * hold every payment. A file paylog may not chmod (another owner's) stops the open.
+ */
+function makePrivate(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreUnavailableError(`cannot create the SQLite file ${path}`, { cause: err });
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      chmodSync(file, mode & 0o700);
+    } catch (err) {
+      throw new StoreUnavailableError(`${file} is readable by group or others (mode 0${(mode & 0o777).toString(8)}) and paylog cannot change that: run chmod 600 ${file}`, { cause: err });
+    }
   }
 }
 

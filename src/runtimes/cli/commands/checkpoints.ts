@@ -2,6 +2,7 @@ import { closeSync, createReadStream, existsSync, fstatSync, fsyncSync, openSync
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { PublishedInput } from '../../../app/verify-journal.js';
+import { secretFlagError } from '../../../config/settings.js';
 import {
   type PublishedCheckpoint, checkpointListOf, parsePublished, publishedLine, publishedOf, streamCheckpointKey,
 } from '../../../core/published-checkpoints.js';
@@ -20,12 +21,14 @@ export function registerCheckpoints(program: Command): void {
   checkpoints.command('fetch')
     .description("GET <url>/v1/audit/checkpoints and keep what it returns — the journal tree's checkpoint with its cosignatures, and every stream's — as JSON lines")
     .option('--url <url>', 'the paylog server [PAYLOG_URL]', process.env.PAYLOG_URL ?? 'http://127.0.0.1:3000')
-    .option('--key <secret>', 'an API secret key, sent as a bearer token [PAYLOG_API_KEY]', process.env.PAYLOG_API_KEY)
+    // Registered only to refuse it with the alternative: a secret on a command line is read by every local user (ps).
+    .option('--key <secret>', 'refused: give the API secret key, sent as a bearer token, in PAYLOG_API_KEY')
     .option('--out <file>', 'append to this file (made if missing), each stream checkpoint once; without it, the lines are printed')
     .action(async (opts: { url: string; key?: string; out?: string }) => {
+      if (opts.key !== undefined) throw secretFlagError('PAYLOG_API_KEY', 'key', 'PAYLOG_API_KEY');
       const base = opts.url.replace(/\/+$/, '');
       const fetchedAt = new Date().toISOString();
-      const answer = await fetchCheckpointList(base, opts.key);
+      const answer = await fetchCheckpointList(base, process.env.PAYLOG_API_KEY || undefined);
       const lines = publishedOf(answer, fetchedAt, base);
       if (opts.out === undefined) {
         if (lines.length > 0) process.stdout.write(`${lines.map(publishedLine).join('\n')}\n`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { createApiKey } from '../../../app/api-keys.js';
+import { secretFlagError } from '../../../config/settings.js';
 import { startServices } from '../../../compose/services.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 import { table } from './keys.js';
@@ -30,10 +31,13 @@ export const DEMO_CARDS: { label: string; number: string; cvc?: string }[] = [
 export function registerDemo(program: Command, setCode: (code: number) => void): void {
   withSettings(program.command('demo').description('send one sample payment per outcome to a running server and print the results'), STORE_FLAGS)
     .option('--url <url>', 'the server [PAYLOG_URL]', process.env.PAYLOG_URL ?? 'http://127.0.0.1:3000')
-    .option('--key <secret>', 'an API secret key; without one, a key for merchant "demo" is created in the local store [PAYLOG_API_KEY]', process.env.PAYLOG_API_KEY)
+    // Registered only to refuse it with the alternative: a secret on a command line is read by every local user (ps).
+    .option('--key <secret>', 'refused: give the API secret key in PAYLOG_API_KEY; without one, a key for merchant "demo" is created in the local store')
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.key !== undefined) throw secretFlagError('PAYLOG_API_KEY', 'key', 'PAYLOG_API_KEY');
       const url = String(opts.url).replace(/\/$/, '');
-      const secret = typeof opts.key === 'string' ? opts.key : await demoKey(opts);
+      const fromEnv = process.env.PAYLOG_API_KEY;
+      const secret = fromEnv !== undefined && fromEnv !== '' ? fromEnv : await demoKey(opts);
       const year = new Date().getUTCFullYear() + 3;
       const rows: string[][] = [];
       let unexpected = 0;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { configFrom, withSettings } from '../options.js';
+import { configFrom, settingsAsEnv, withSettings } from '../options.js';
 
 export function registerServe(program: Command, setCode: (code: number) => void): void {
   withSettings(program.command('serve').description('serve the HTTP API (--workers N: N processes sharing the port)'))
@@ -11,7 +11,7 @@ export function registerServe(program: Command, setCode: (code: number) => void)
         setCode(await serveUntilSignalled(config));
       } else {
         const { serveWorkers } = await import('../cluster.js');
-        setCode(await serveWorkers(config));
+        setCode(await serveWorkers(config, settingsAsEnv(opts)));
       }
     });
 }
