@@ -62,6 +62,7 @@ export const SETTINGS: Definitions = {
   storeUrl: {
     flag: 'store', env: 'PAYLOG_STORE', description: 'where everything lives: sqlite:PATH, postgres://…, dynamodb://…',
     default: (c) => `sqlite:${join(String(c.dataDir), 'paylog.db')}`, parse: (raw) => (parseStoreUrl(raw), raw),
+    refusedOnCommandLine: 'PAYLOG_STORE for a URL with a password, or PGPASSWORD', holdsSecret: (raw) => redactStoreUrl(raw) !== raw,
   },
   host: { flag: 'host', env: 'PAYLOG_HOST', description: 'address `serve` listens on', default: '127.0.0.1', parse: nonEmpty },
   port: { flag: 'port', env: 'PAYLOG_PORT', description: 'port `serve` listens on', default: 3000, parse: integer(0, 65_535) },
@@ -145,7 +146,9 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
 
 function read(setting: Setting<unknown>, flags: Record<string, string | undefined>, env: Record<string, string | undefined>, partial: Record<string, unknown>): unknown {
   const fromFlag = flags[setting.flag];
-  if (fromFlag !== undefined && setting.refusedOnCommandLine !== undefined) throw secretFlagError(setting.env, setting.flag, setting.refusedOnCommandLine);
+  if (fromFlag !== undefined && setting.refusedOnCommandLine !== undefined && (setting.holdsSecret?.(fromFlag) ?? true)) {
+    throw secretFlagError(setting.env, setting.flag, setting.refusedOnCommandLine);
+  }
   const raw = fromFlag ?? env[setting.env];
   if (raw === undefined || (fromFlag === undefined && raw === '')) {
     return typeof setting.default === 'function' ? (setting.default as (p: Record<string, unknown>) => unknown)(partial) : setting.default;

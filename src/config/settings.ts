@@ -13,6 +13,8 @@ export interface Setting<T> {
    * this alternative, e.g. "PAYLOG_SIGNING_KEY or --signing-key-file".
    */
   refusedOnCommandLine?: string;
+  /** With refusedOnCommandLine: refuse only a flag value this says holds a secret (a store URL's password). */
+  holdsSecret?: (raw: string) => boolean;
   /** The flag may be given several times; its values reach `parse` joined by newlines. */
   repeatable?: boolean;
 }

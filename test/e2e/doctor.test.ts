@@ -292,7 +292,8 @@ describe('paylog doctor on PostgreSQL', () => {
 
   it('a server that does not answer: the URL without its password', async () => {
     const port = await freePort();
-    const run = await doctor(`postgres://paylog:s3cret-pass@127.0.0.1:${port}/paylog`);
+    // In the environment: a password in --store is refused (every local user reads command lines).
+    const run = await runPaylogAsync(['doctor'], { PAYLOG_DATA_DIR: dataDir, PAYLOG_STORE: `postgres://paylog:s3cret-pass@127.0.0.1:${port}/paylog` });
     clean(run);
     expect(run.status).toBe(1);
     expect(row(run, 'connection')).toEqual({

@@ -259,6 +259,12 @@ describe('secrets on the command line are refused, naming the alternative', () =
     expect(existsSync(join(base, 'data'))).toBe(false);
   });
 
+  it('a PostgreSQL password in --store', () => {
+    const result = runPaylog(['doctor', '--store', 'postgres://paylog:s3cret-pass@127.0.0.1:9/paylog'], { PAYLOG_DATA_DIR: join(base, 'data') });
+    expect(refusedWith(result)).toBe(refusal('PAYLOG_STORE', 'store', 'PAYLOG_STORE for a URL with a password, or PGPASSWORD'));
+    expect(result.stderr).not.toContain('s3cret-pass');
+  });
+
   it('demo takes its API key from PAYLOG_API_KEY and then never opens the local store', async () => {
     const dataDir = join(base, 'data');
     const server = await startServerProcess({ PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0' });

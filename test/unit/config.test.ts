@@ -362,6 +362,14 @@ describe('secrets are refused as flags', () => {
     expect(loadConfig({ 'signing-key-file': '/k/s.pem', 'fingerprint-key-file': '/k/f.key' }, {})).toMatchObject({ signingKeyFile: '/k/s.pem', fingerprintKeyFile: '/k/f.key' });
   });
 
+  it('refuses a store URL with a password as a flag, without echoing it; takes it from PAYLOG_STORE', () => {
+    const url = 'postgres://paylog:hunter2@db.internal:5432/paylog';
+    const err = configError({ store: url }, {});
+    expect(err.message).toBe('PAYLOG_STORE (--store): refused on the command line, where every user of this machine can read it (ps); use PAYLOG_STORE for a URL with a password, or PGPASSWORD');
+    expect(loadConfig({}, { PAYLOG_STORE: url }).storeUrl).toBe(url);
+    expect(loadConfig({ store: 'postgres://paylog@db.internal:5432/paylog' }, {}).storeUrl).toBe('postgres://paylog@db.internal:5432/paylog');
+  });
+
   it('takes the fingerprint key as text or as a file, not both', () => {
     expectOneLine(configError({}, { PAYLOG_FINGERPRINT_KEY: GOOD_KEY, PAYLOG_FINGERPRINT_KEY_FILE: '/k/f.key' }).message, 'PAYLOG_FINGERPRINT_KEY: set either it or PAYLOG_FINGERPRINT_KEY_FILE');
   });
