@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PaylogError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { DEFAULT_KEY_ROLE, KEY_ROLES, type KeyRole, isKeyRole } from '../core/key-role.js';
 import { rfc3339 } from '../core/time.js';
 import type { ApiKey } from '../ports/key-store.js';
 import type { AppContext, Caller } from './context.js';
@@ -17,23 +18,34 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+/**
+ * A `merchant` key acts for one merchant; an `auditor` key belongs to no merchant (pass '') and
+ * reads only the audit trail (see core/key-role.ts).
+ */
 export async function createApiKey(
   ctx: AppContext,
   caller: Caller,
   merchantId: string,
   name: string | null,
+  role: KeyRole = DEFAULT_KEY_ROLE,
 ): Promise<{ key: ApiKey; secret: string }> {
-  if (!MERCHANT_ID_PATTERN.test(merchantId)) {
+  if (!isKeyRole(role)) {
+    throw new PaylogError('parameter_invalid', { param: 'role', message: `roles are ${KEY_ROLES.join(' or ')}.` });
+  }
+  if (role === 'auditor' && merchantId !== '') {
+    throw new PaylogError('parameter_invalid', { param: 'merchant', message: 'auditor keys belong to no merchant; leave out the merchant.' });
+  }
+  if (role === 'merchant' && !MERCHANT_ID_PATTERN.test(merchantId)) {
     throw new PaylogError('parameter_invalid', { param: 'merchant', message: 'merchant IDs are 1–64 letters, digits, "_" or "-".' });
   }
   const nowMs = ctx.clock.now();
   const secret = SECRET_PREFIX + Buffer.from(ctx.random.bytes(SECRET_RANDOM_BYTES)).toString('base64url');
   const key: ApiKey = {
-    id: newId('key', nowMs, ctx.random.bytes(16)), merchantId, name, secretHash: hashSecret(secret),
+    id: newId('key', nowMs, ctx.random.bytes(16)), merchantId, role, name, secretHash: hashSecret(secret),
     createdAt: rfc3339(nowMs), revokedAt: null,
   };
   await ctx.store.keys.create(key);
-  await ctx.writer.append({ records: [draft(caller, 'key.created', key.id, 'success', { merchantId, name })] });
+  await ctx.writer.append({ records: [draft(caller, 'key.created', key.id, 'success', { merchantId, name, role })] });
   return { key, secret };
 }
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/app/api-keys.js';
 import { loadSigningKeys } from '../../src/compose/signing-keys.js';
 import { checkCheckpoint } from '../../src/core/checkpoint.js';
 import { verifyConsistency } from '../../src/core/merkle.js';
@@ -12,11 +13,14 @@ import { runPaylog } from '../support/process.js';
 
 let t: TestApp;
 let secret: string;
+/** The audit routes answer auditor keys only. */
+let auditor: string;
 let vkey: string;
 
 beforeAll(async () => {
   t = await startTestApp({ PAYLOG_CHECKPOINT_EVERY: '1000', PAYLOG_CHECKPOINT_INTERVAL_MS: '0' });
   secret = await t.keyFor('acme');
+  auditor = (await createApiKey(t.services.ctx, t.services.system, '', null, 'auditor')).secret;
   vkey = verifierKeyOf(loadSigningKeys(t.config).current);
 });
 afterAll(async () => t.close());
@@ -85,7 +89,7 @@ describe('audit endpoints', () => {
   it('GET /v1/audit/checkpoints returns the latest signed checkpoint of every stream', async () => {
     await pay();
     await t.services.ctx.writer.checkpointNow();
-    const res = await get('/v1/audit/checkpoints');
+    const res = await get('/v1/audit/checkpoints', auditor);
     expect(res.statusCode).toBe(200);
     const mine = res.json().data.find((c: { stream: string }) => c.stream === t.services.ctx.writer.streamId);
     expect(mine.note.startsWith(`paylog-local/${mine.stream}\n${mine.size}\n`)).toBe(true);
@@ -98,14 +102,14 @@ describe('audit endpoints', () => {
     await pay('4000000000000002');
     const second = await t.services.ctx.writer.checkpointNow();
     const stream = t.services.ctx.writer.streamId;
-    const res = await get(`/v1/audit/streams/${stream}/consistency?from=${first!.size}&to=${second!.size}`);
+    const res = await get(`/v1/audit/streams/${stream}/consistency?from=${first!.size}&to=${second!.size}`, auditor);
     expect(res.statusCode).toBe(200);
     const proof = res.json().proof.map((h: string) => Buffer.from(h, 'hex'));
     const r1 = Buffer.from(first!.root, 'hex');
     const r2 = Buffer.from(second!.root, 'hex');
     expect(verifyConsistency(first!.size, second!.size, proof, r1, r2)).toBe(true);
     expect(verifyConsistency(first!.size, second!.size, proof, r2, r1)).toBe(false);
-    expect((await get(`/v1/audit/streams/${stream}/consistency?from=5&to=999999`)).statusCode).toBe(400);
-    expect((await get(`/v1/audit/streams/str_00000000000000000000000000/consistency?from=1&to=2`)).statusCode).toBe(404);
+    expect((await get(`/v1/audit/streams/${stream}/consistency?from=5&to=999999`, auditor)).statusCode).toBe(400);
+    expect((await get(`/v1/audit/streams/str_00000000000000000000000000/consistency?from=1&to=2`, auditor)).statusCode).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/app/api-keys.js';
 import { checkCheckpoint } from '../../src/core/checkpoint.js';
 import { parseCosignerKey, verifyCosignature } from '../../src/core/cosignature.js';
 import { parseVerifierKey, signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
@@ -12,6 +13,8 @@ import { InProcessWitness } from '../support/witness-server.js';
 const JOURNAL = 'paylog-local';
 let t: TestApp;
 let secret: string;
+/** The audit routes answer auditor keys only. */
+let auditor: string;
 let vkey: string;
 let witnesses: InProcessWitness[];
 
@@ -24,6 +27,7 @@ beforeAll(async () => {
     PAYLOG_WITNESS: witnesses.map((w) => w.setting).join(','),
   });
   secret = await t.keyFor('acme');
+  auditor = (await createApiKey(t.services.ctx, t.services.system, '', null, 'auditor')).secret;
 });
 afterAll(async () => {
   await t.close();
@@ -44,7 +48,7 @@ describe('GET /v1/audit/checkpoints with witnesses', () => {
   it("returns the journal tree's checkpoint carrying both witnesses' stored cosignatures", async () => {
     for (let round = 0; round < 2; round++) {
       await checkpointAndPush();
-      const res = await t.app.inject({ method: 'GET', url: '/v1/audit/checkpoints', headers: { authorization: `Bearer ${secret}` } });
+      const res = await t.app.inject({ method: 'GET', url: '/v1/audit/checkpoints', headers: { authorization: `Bearer ${auditor}` } });
       expect(res.statusCode).toBe(200);
       const journal = res.json().journal as { size: number; root: string; note: string; cosignatures: string[] };
       const head = await t.services.ctx.store.journalTree.head(JOURNAL);

@@ -6,6 +6,7 @@ function apiKey(n: number, overrides: Partial<ApiKey> = {}): ApiKey {
   return {
     id: `key_${String(n).padStart(26, '0')}`,
     merchantId: 'acme',
+    role: 'merchant',
     name: `key ${n}`,
     secretHash: String(n).repeat(64).slice(0, 64),
     createdAt: at(n * 1_000),
@@ -23,6 +24,17 @@ export function keysContract(factory: StoreFactory): void {
       expect(await store.keys.findByHash(key.secretHash)).toEqual(key);
       expect(await store.keys.get('key_unknown')).toBeNull();
       expect(await store.keys.findByHash('0'.repeat(64))).toBeNull();
+    }));
+
+    it('keeps each key\'s role', withStore(factory, async (store) => {
+      const merchant = apiKey(1);
+      const auditor = apiKey(2, { merchantId: '', role: 'auditor', name: 'audit firm' });
+      await store.keys.create(merchant);
+      await store.keys.create(auditor);
+      expect(await store.keys.findByHash(auditor.secretHash)).toEqual(auditor);
+      expect((await store.keys.get(merchant.id))?.role).toBe('merchant');
+      expect((await store.keys.list()).map((k) => k.role)).toEqual(['merchant', 'auditor']);
+      expect((await store.keys.revoke(auditor.id, at(5_000)))?.role).toBe('auditor');
     }));
 
     it('lists keys oldest first', withStore(factory, async (store) => {

@@ -84,14 +84,14 @@ describe('paylog keys', () => {
     expect(stored).not.toContain(last.slice('sk_test_'.length));
   });
 
-  it('list shows the key ID, merchant and name but no secret', () => {
+  it('list shows the key ID, role, merchant and name but no secret', () => {
     const secret = createKey('acme', 'ci');
     const [key] = listedKeys();
     const stdout = ok(['keys', 'list']);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+MERCHANT\s+NAME\s+CREATED\s+STATUS$/);
+    expect(lines[0]).toMatch(/^ID\s+ROLE\s+MERCHANT\s+NAME\s+CREATED\s+STATUS$/);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(new RegExp(`^${key?.id}\\s+acme\\s+ci\\s+\\S+Z\\s+active$`));
+    expect(lines[1]).toMatch(new RegExp(`^${key?.id}\\s+merchant\\s+acme\\s+ci\\s+\\S+Z\\s+active$`));
     expect(stdout).not.toContain(secret);
     expect(stdout).not.toContain(createHash('sha256').update(secret).digest('hex'));
   });
@@ -103,7 +103,7 @@ describe('paylog keys', () => {
     const keys = JSON.parse(stdout) as ListedKey[];
     expect(keys).toHaveLength(2);
     for (const key of keys) {
-      expect(Object.keys(key).sort()).toEqual(['createdAt', 'id', 'merchantId', 'name', 'revokedAt']);
+      expect(Object.keys(key).sort()).toEqual(['createdAt', 'id', 'merchantId', 'name', 'revokedAt', 'role']);
       expect(key.id).toMatch(/^key_[0-9a-z]{26}$/);
       expect(key.revokedAt).toBeNull();
       expect(new Date(key.createdAt).toISOString()).toBe(key.createdAt);

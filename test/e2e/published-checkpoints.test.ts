@@ -111,6 +111,10 @@ beforeAll(async () => {
   const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
   expect(created.status, created.stderr).toBe(0);
   const secret = created.stdout.trim().split('\n').pop() as string;
+  // The audit routes answer auditor keys only: the auditor keeps the checkpoints with a key of its own.
+  const audit = runPaylog(['keys', 'create', '--role', 'auditor', '--name', 'auditor'], env);
+  expect(audit.status, audit.stderr).toBe(0);
+  const auditor = audit.stdout.trim().split('\n').pop() as string;
   KEY = runPaylog(['keys', 'public'], env).stdout.trim();
 
   const one = await startServerProcess(env);
@@ -119,7 +123,11 @@ beforeAll(async () => {
   const refused = await runPaylogAsync(['checkpoints', 'fetch', '--url', one.url, '--out', published], env);
   expect(refused.status).toBe(2);
   expect(refused.stderr).toMatch(/^paylog: http:\/\/127\.0\.0\.1:\d+\/v1\/audit\/checkpoints answered 401 \(api_key_missing\)\n$/);
-  fetchCheckpoints(one.url, secret);
+  // A merchant's key may not read every stream's checkpoints: 403, exit 2.
+  const merchantKey = await runPaylogAsync(['checkpoints', 'fetch', '--url', one.url, '--out', published], { ...env, PAYLOG_API_KEY: secret });
+  expect(merchantKey.status).toBe(2);
+  expect(merchantKey.stderr).toMatch(/^paylog: http:\/\/127\.0\.0\.1:\d+\/v1\/audit\/checkpoints answered 403 \(forbidden_role\)\n$/);
+  fetchCheckpoints(one.url, auditor);
   await pay(one.url, secret, 3, 'one-more');
   expect(await stopProcess(one.child)).toBe(0);
 
@@ -127,7 +135,7 @@ beforeAll(async () => {
   const ids = await pay(two.url, secret, 4, 'two');
   const proof = await fetch(`${two.url}/v1/payments/${ids[0]}/proof`, { headers: { authorization: `Bearer ${secret}` } });
   receipt = (await proof.json()) as typeof receipt;
-  fetchCheckpoints(two.url, secret);
+  fetchCheckpoints(two.url, auditor);
   expect(await stopProcess(two.child)).toBe(0);
 
   const streams = withDb(db, (d) => d.prepare('SELECT id, writer FROM streams ORDER BY started_at, id').all() as { id: string; writer: string }[]);

@@ -164,7 +164,7 @@ describe('authentication with the API key cache', () => {
 });
 
 describe('ApiKeyCache', () => {
-  const key = (n: number): ApiKey => ({ id: `key_${n}`, merchantId: 'acme', name: null, secretHash: `h${n}`, createdAt: 'now', revokedAt: null });
+  const key = (n: number): ApiKey => ({ id: `key_${n}`, merchantId: 'acme', role: 'merchant', name: null, secretHash: `h${n}`, createdAt: 'now', revokedAt: null });
 
   it('evicts the entry cached longest ago, counting a refresh as new', () => {
     const cache = new ApiKeyCache(MAX_AGE_MS, 2);

@@ -150,7 +150,7 @@ describe('DynamoDB store', () => {
       { ...stream.paymentUnit(paid), idempotency: { merchantId: 'acme', key: 'key-1', paymentId: paid.id } },
       { records: [], checkpoint: { stream: 'str_words', size: 2, root: 'ab'.repeat(32), note: cpNote, createdAt: at(2) } },
     ]);
-    await store.keys.create({ id: 'key_words', merchantId: 'acme', name: 'name', secretHash: 'c'.repeat(64), createdAt: at(0), revokedAt: null });
+    await store.keys.create({ id: 'key_words', merchantId: 'acme', role: 'merchant', name: 'name', secretHash: 'c'.repeat(64), createdAt: at(0), revokedAt: null });
 
     expect(await rawItem(prefix, 'payments', { id: paid.id })).toMatchObject({ status: 'declined', merchantStatus: 'acme#declined', updatedAt: paid.updatedAt });
     expect(await rawItem(prefix, 'checkpoints', { stream: 'str_words', size: 2 })).toMatchObject({ note: cpNote });

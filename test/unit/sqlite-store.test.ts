@@ -75,7 +75,7 @@ describe('SQLite store', () => {
     const stream = await openStream(first, 'str_1');
     const paid = payment(1);
     await first.journal.commit([{ records: [stream.next()] }, stream.paymentUnit(paid)]);
-    await first.keys.create({ id: 'key_1', merchantId: 'acme', name: null, secretHash: 'a'.repeat(64), createdAt: paid.createdAt, revokedAt: null });
+    await first.keys.create({ id: 'key_1', merchantId: 'acme', role: 'merchant', name: null, secretHash: 'a'.repeat(64), createdAt: paid.createdAt, revokedAt: null });
     await first.close();
 
     const second = open();

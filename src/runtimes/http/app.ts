@@ -8,6 +8,7 @@ import { newId } from '../../core/ids.js';
 import { callerOf } from './caller.js';
 import { toPaylogError } from './error-mapping.js';
 import { registerAuth } from './auth.js';
+import { registerRoleCheck } from './roles.js';
 import { InFlight } from './in-flight.js';
 import { sendError } from './render-error.js';
 import { type DocsMode, registerDocs } from './routes/docs.js';
@@ -100,6 +101,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       };
     });
     registerAuth(v1, ctx);
+    registerRoleCheck(v1, ctx);
     registerPayments(v1, ctx, options.rateLimitPerSecond);
   });
   return app;

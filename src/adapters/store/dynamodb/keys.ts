@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_KEY_ROLE, type KeyRole, isKeyRole } from '../../../core/key-role.js';
 import type { ApiKey, KeyStore } from '../../../ports/key-store.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
 import { isConditionFailed, oldItemOf } from './errors.js';
@@ -18,7 +19,7 @@ export class DynamoKeyStore implements KeyStore {
   async create(key: ApiKey): Promise<void> {
     // Best effort (the index is eventually consistent): secrets are 256 random bits, so a clash means a bug.
     if (await this.findByHash(key.secretHash)) throw new Error(DUPLICATE);
-    const item: Item = { id: key.id, merchantId: key.merchantId, secretHash: key.secretHash, createdAt: key.createdAt };
+    const item: Item = { id: key.id, merchantId: key.merchantId, role: key.role, secretHash: key.secretHash, createdAt: key.createdAt };
     if (key.name !== null) item.name = key.name;
     if (key.revokedAt !== null) item.revokedAt = key.revokedAt;
     try {
@@ -87,9 +88,17 @@ function toApiKey(item: Item): ApiKey {
   return {
     id: item.id as string,
     merchantId: item.merchantId as string,
+    role: roleOf(item),
     name: (item.name as string | undefined) ?? null,
     secretHash: item.secretHash as string,
     createdAt: item.createdAt as string,
     revokedAt: (item.revokedAt as string | undefined) ?? null,
   };
+}
+
+/** Keys created before roles existed carry no role: merchant keys. A role this paylog does not know grants nothing. */
+function roleOf(item: Item): KeyRole {
+  if (item.role === undefined) return DEFAULT_KEY_ROLE;
+  if (isKeyRole(item.role)) return item.role;
+  throw new Error(`API key ${String(item.id)} has an unknown role`);
 }

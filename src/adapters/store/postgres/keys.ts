@@ -2,7 +2,7 @@ import type { ApiKey, KeyStore } from '../../../ports/key-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import type { PostgresConnection } from './connection.js';
 
-const COLUMNS = `id, merchant_id AS "merchantId", name, secret_hash AS "secretHash", created_at AS "createdAt", revoked_at AS "revokedAt"`;
+const COLUMNS = `id, merchant_id AS "merchantId", role, name, secret_hash AS "secretHash", created_at AS "createdAt", revoked_at AS "revokedAt"`;
 
 export class PostgresKeyStore implements KeyStore {
   constructor(private readonly conn: PostgresConnection) {}
@@ -10,8 +10,8 @@ export class PostgresKeyStore implements KeyStore {
   async create(key: ApiKey): Promise<void> {
     await this.conn.query({
       name: 'key-insert',
-      text: 'INSERT INTO api_keys (id, merchant_id, name, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      values: [key.id, key.merchantId, key.name, key.secretHash, key.createdAt, key.revokedAt],
+      text: 'INSERT INTO api_keys (id, merchant_id, role, name, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      values: [key.id, key.merchantId, key.role, key.name, key.secretHash, key.createdAt, key.revokedAt],
     }).catch((err: unknown) => {
       if (err instanceof StreamConflictError) throw new Error('an API key with this id or secret hash already exists');
       throw err;

@@ -116,6 +116,8 @@ const MIGRATIONS: readonly string[] = [
     hash    text COLLATE "C" NOT NULL,
     PRIMARY KEY (journal, idx)
   );
+  -- Where a stream checkpoint sits in the tree, for receipts.
+  CREATE INDEX journal_tree_by_hash ON journal_tree (journal, hash);
   CREATE TRIGGER journal_tree_append_only BEFORE UPDATE OR DELETE ON journal_tree FOR EACH ROW EXECUTE FUNCTION paylog_append_only();
   CREATE TRIGGER journal_tree_no_truncate BEFORE TRUNCATE ON journal_tree FOR EACH STATEMENT EXECUTE FUNCTION paylog_append_only();
   CREATE TABLE journal_tree_heads (
@@ -126,6 +128,10 @@ const MIGRATIONS: readonly string[] = [
     frontier     jsonb NOT NULL,
     cosignatures jsonb NOT NULL
   );
+  `,
+  `
+  -- What a key may do: keys made before roles existed are merchant keys.
+  ALTER TABLE api_keys ADD COLUMN role text COLLATE "C" NOT NULL DEFAULT 'merchant' CHECK (role IN ('merchant', 'auditor'));
   `,
 ];
 

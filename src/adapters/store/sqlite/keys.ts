@@ -5,7 +5,7 @@ import { isConstraintError } from './errors.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-const COLUMNS = 'id, merchant_id AS merchantId, name, secret_hash AS secretHash, created_at AS createdAt, revoked_at AS revokedAt';
+const COLUMNS = 'id, merchant_id AS merchantId, role, name, secret_hash AS secretHash, created_at AS createdAt, revoked_at AS revokedAt';
 
 export class SqliteKeyStore implements KeyStore {
   // Prepared once at open: findByHash runs on every authenticated request.
@@ -18,8 +18,8 @@ export class SqliteKeyStore implements KeyStore {
   constructor(private readonly conn: SqliteConnection) {
     const db = conn.db;
     this.insertStmt = db.prepare(`
-      INSERT INTO api_keys (id, merchant_id, name, secret_hash, created_at, revoked_at)
-      VALUES (@id, @merchantId, @name, @secretHash, @createdAt, @revokedAt)`);
+      INSERT INTO api_keys (id, merchant_id, role, name, secret_hash, created_at, revoked_at)
+      VALUES (@id, @merchantId, @role, @name, @secretHash, @createdAt, @revokedAt)`);
     this.byHashStmt = db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE secret_hash = ?`);
     this.byIdStmt = db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);

@@ -118,6 +118,8 @@ const MIGRATIONS: readonly string[] = [
     hash    TEXT    NOT NULL,
     PRIMARY KEY (journal, idx)
   ) WITHOUT ROWID;
+  -- Where a stream checkpoint sits in the tree, for receipts.
+  CREATE INDEX journal_tree_by_hash ON journal_tree (journal, hash);
   CREATE TRIGGER journal_tree_no_update BEFORE UPDATE ON journal_tree
   BEGIN SELECT RAISE(ABORT, 'the journal tree is append-only'); END;
   CREATE TRIGGER journal_tree_no_delete BEFORE DELETE ON journal_tree
@@ -130,6 +132,10 @@ const MIGRATIONS: readonly string[] = [
     frontier     TEXT    NOT NULL,
     cosignatures TEXT    NOT NULL
   );
+  `,
+  `
+  -- What a key may do: keys made before roles existed are merchant keys.
+  ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'merchant' CHECK (role IN ('merchant', 'auditor'));
   `,
 ];
 

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { openPostgresStore } from '../../src/adapters/store/postgres/index.js';
+import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
+import { freshDatabase } from '../support/postgres.js';
+
+/** Keys made before roles existed keep working as merchant keys once the store is upgraded; no other role is storable. */
+
+const OLD_KEY = { id: 'key_old', merchant_id: 'acme', name: null, secret_hash: 'e'.repeat(64), created_at: '2026-01-01T00:00:00.000Z', revoked_at: null };
+
+describe('the key role migration', () => {
+  it('SQLite: a key of a schema-4 file reads as a merchant key after the upgrade; the column takes only known roles', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paylog-role-mig-'));
+    const path = join(dir, 'paylog.db');
+    try {
+      await openSqliteStore({ path }).close();
+      // Back to the schema before roles: api_keys without its role column, user_version 4.
+      const db = new Database(path);
+      db.exec(`
+        CREATE TABLE api_keys_v4 (id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, name TEXT, secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
+        DROP TABLE api_keys;
+        ALTER TABLE api_keys_v4 RENAME TO api_keys;
+        PRAGMA user_version = 4;`);
+      db.prepare('INSERT INTO api_keys VALUES (@id, @merchant_id, @name, @secret_hash, @created_at, @revoked_at)').run(OLD_KEY);
+      db.close();
+
+      const store = openSqliteStore({ path });
+      try {
+        expect(await store.keys.findByHash(OLD_KEY.secret_hash)).toMatchObject({ id: 'key_old', merchantId: 'acme', role: 'merchant' });
+      } finally {
+        await store.close();
+      }
+      const raw = new Database(path);
+      try {
+        expect(() => raw.prepare("UPDATE api_keys SET role = 'admin'").run()).toThrow(/CHECK constraint/);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('PostgreSQL: a key stored before the migration reads as a merchant key after it; the column takes only known roles', async () => {
+    const url = await freshDatabase(inject('postgresUrl'), 'rolemig');
+    await (await openPostgresStore({ url })).close();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      const { rows: [latest] } = await raw.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+      await raw.query('ALTER TABLE api_keys DROP COLUMN role');
+      await raw.query('DELETE FROM schema_migrations WHERE version = $1', [latest?.v]);
+      await raw.query('INSERT INTO api_keys (id, merchant_id, name, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [OLD_KEY.id, OLD_KEY.merchant_id, OLD_KEY.name, OLD_KEY.secret_hash, OLD_KEY.created_at, OLD_KEY.revoked_at]);
+      const store = await openPostgresStore({ url });
+      try {
+        expect(await store.keys.findByHash(OLD_KEY.secret_hash)).toMatchObject({ id: 'key_old', merchantId: 'acme', role: 'merchant' });
+      } finally {
+        await store.close();
+      }
+      await expect(raw.query("UPDATE api_keys SET role = 'admin'")).rejects.toThrow(/check constraint/);
+    } finally {
+      await raw.end();
+    }
+  });
+});
