@@ -4,6 +4,7 @@ import { ApiKeyCache } from '../app/api-key-cache.js';
 import type { AppContext, Caller } from '../app/context.js';
 import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.js';
 import { sealAbandonedStreams } from '../app/seal-streams.js';
+import { IdempotencyPurgeSchedule, type PurgeResult, purgeExpiredIdempotencyKeys } from '../app/purge-idempotency.js';
 import { JournalTreeAppender } from '../app/journal-tree.js';
 import { journalLeafHashes } from '../app/journal-tree-proofs.js';
 import { WITNESS_SHUTDOWN_MS, type WitnessEvent, WitnessPusher } from '../app/witness-push.js';
@@ -54,6 +55,11 @@ export interface StartOptions {
   metrics?: Metrics;
   /** The system clock unless given (tests move time forward without waiting). */
   clock?: Clock;
+  /** Purge expired idempotency keys every PAYLOG_IDEMPOTENCY_PURGE_INTERVAL_MS (long-running processes: `serve`). */
+  purgeIdempotency?: boolean;
+  /** Told of each purge run that deleted keys, and of failed runs (the next run tries again). */
+  onPurge?: (result: PurgeResult) => void;
+  onPurgeError?: (err: unknown) => void;
 }
 
 /** The composition root: builds every service for a config and opens this process's stream. */
@@ -159,6 +165,13 @@ export async function startServices(config: Config, options: StartOptions): Prom
     const { refused } = await sealAbandonedStreams(ctx, system, signers);
     for (const stream of refused) conflict(`stream ${stream.stream} was not sealed: ${stream.reason}`);
   }
+  const purge = new IdempotencyPurgeSchedule(
+    () => purgeExpiredIdempotencyKeys(ctx, system),
+    options.purgeIdempotency ? config.idempotencyPurgeIntervalMs : 0,
+    (result) => { if (result.count > 0) options.onPurge?.(result); },
+    (err) => options.onPurgeError?.(err),
+  );
+  purge.start();
   let closed = false;
   return {
     ctx, config, system, witnesses: pusher,
@@ -166,6 +179,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
       if (closed) return;
       closed = true;
       try {
+        // A purge under way finishes (and journals its count) before the stream stops.
+        await purge.stop();
         await writer.stop(draft(system, 'journal.stopped', writer.streamId, 'success', { role: options.role }));
         // The final checkpoint joins the journal tree before the store closes (one try: a store
         // that is down leaves it out of the tree, not out of its stream).

@@ -27,6 +27,8 @@ export interface Config {
   gatewayBackoffMaxMs: number;
   idempotencyLeaseMs: number;
   idempotencyTtlHours: number;
+  /** How often `serve` deletes idempotency keys past their TTL (SQLite, PostgreSQL); 0 turns it off. */
+  idempotencyPurgeIntervalMs: number;
   reconcileAfterMs: number;
   reconcileIntervalMs: number;
   journalBatchRecordsMax: number;
@@ -79,6 +81,7 @@ export const SETTINGS: Definitions = {
   gatewayBackoffMaxMs: { flag: 'gateway-backoff-max-ms', env: 'PAYLOG_GATEWAY_BACKOFF_MAX_MS', description: 'largest retry delay ceiling', default: 2000, parse: integer(0, 20_000) },
   idempotencyLeaseMs: { flag: 'idempotency-lease-ms', env: 'PAYLOG_IDEMPOTENCY_LEASE_MS', description: 'after this, an unfinished request’s key is presumed crashed and may be taken over', default: 60_000, parse: integer(1000, 3_600_000) },
   idempotencyTtlHours: { flag: 'idempotency-ttl-hours', env: 'PAYLOG_IDEMPOTENCY_TTL_HOURS', description: 'how long idempotency keys are kept (at least 24)', default: 24, parse: integer(24, 24 * 365) },
+  idempotencyPurgeIntervalMs: { flag: 'idempotency-purge-interval-ms', env: 'PAYLOG_IDEMPOTENCY_PURGE_INTERVAL_MS', description: 'how often `serve` deletes idempotency keys past their TTL, in batches of 1000 (SQLite, PostgreSQL; DynamoDB expires them by TTL); 0 turns it off', default: 60_000, parse: integer(0, 86_400_000) },
   reconcileAfterMs: { flag: 'reconcile-after-ms', env: 'PAYLOG_RECONCILE_AFTER_MS', description: 'a payment processing for this long is reconciled', default: 60_000, parse: integer(0, 86_400_000) },
   reconcileIntervalMs: { flag: 'reconcile-interval-ms', env: 'PAYLOG_RECONCILE_INTERVAL_MS', description: 'how often `serve` reconciles; 0 turns it off', default: 30_000, parse: integer(0, 86_400_000) },
   journalBatchRecordsMax: { flag: 'journal-batch-max', env: 'PAYLOG_JOURNAL_BATCH_MAX', description: 'records in one group commit', default: 512, parse: integer(1, 100_000) },

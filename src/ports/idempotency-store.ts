@@ -39,6 +39,16 @@ export interface IdempotencyStore {
   claim(claim: IdempotencyClaim): Promise<ClaimResult>;
   /** Forgets an unfinished claim that created no transaction (the request failed before). */
   release(merchantId: string, key: string): Promise<void>;
-  /** Deletes keys whose expiry has passed; returns how many. */
+  /**
+   * Deletes at most `limit` keys whose expiry has passed and whose lease has passed too (a
+   * claim a live request still holds stays, however old), in one transaction; returns how
+   * many. Safe beside claims and other purgers in other processes: a key claimed afresh
+   * meanwhile is not deleted.
+   */
   purgeExpired(now: string, limit: number): Promise<number>;
+  /**
+   * True when the backend deletes expired keys by itself (DynamoDB TTL on `expiresAtEpoch`):
+   * the scheduled purge then leaves it alone.
+   */
+  readonly expiresByTtl: boolean;
 }

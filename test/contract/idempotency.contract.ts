@@ -98,6 +98,23 @@ export function idempotencyContract(factory: StoreFactory): void {
       expect(await store.idempotency.claim(claim(TTL_MS, { key: 'late', fingerprint: 'fp-b' }))).toEqual({ kind: 'mismatch' });
     }));
 
+    it('purges expired keys but not one a live request still holds', withStore(factory, async (store) => {
+      // Taken over just before its expiry: the new holder's lease runs past the expiry.
+      await store.idempotency.claim(claim(0, { key: 'held' }));
+      expect(await store.idempotency.claim(claim(TTL_MS - 1, { key: 'held' }))).toEqual({ kind: 'claimed' });
+      // A completed key and a crashed claim, both past expiry and lease.
+      await store.idempotency.claim(claim(0, { key: 'done' }));
+      await update(store, { paymentId: 'txn_1', response: RESPONSE }, 'done');
+      await store.idempotency.claim(claim(0, { key: 'crashed' }));
+
+      expect(await store.idempotency.purgeExpired(claim(TTL_MS).now, 10)).toBe(2);
+      expect(await store.idempotency.purgeExpired(claim(TTL_MS).now, 10)).toBe(0);
+      // Its holder's lease over, the held key goes too.
+      expect(await store.idempotency.purgeExpired(claim(TTL_MS - 2 + LEASE_MS).now, 10)).toBe(0);
+      expect(await store.idempotency.purgeExpired(claim(TTL_MS - 1 + LEASE_MS).now, 10)).toBe(1);
+      expect(await store.idempotency.purgeExpired(claim(TTL_MS - 1 + LEASE_MS).now, 10)).toBe(0);
+    }));
+
     it('lets exactly one of 50 concurrent claims win', withStore(factory, async (store) => {
       const results = await Promise.all(Array.from({ length: 50 }, () => store.idempotency.claim(claim(0))));
       const kinds = results.map((r) => r.kind);

@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
+import type { PurgeResult } from '../../app/purge-idempotency.js';
 import { reconcile } from '../../app/reconcile.js';
 import { type WitnessEvent, logWitnessEvent } from '../../app/witness-push.js';
 import type { Config } from '../../config/config.js';
@@ -25,8 +26,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let onConflict = (reason: string): void => { early.push(reason); };
   const earlyWitness: WitnessEvent[] = [];
   let onWitnessEvent = (event: WitnessEvent): void => { earlyWitness.push(event); };
+  let onPurge = (_result: PurgeResult): void => undefined;
+  let onPurgeError = (_err: unknown): void => undefined;
   const services = await startServices(config, {
     role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason), onWitnessEvent: (event) => onWitnessEvent(event),
+    purgeIdempotency: true, onPurge: (result) => onPurge(result), onPurgeError: (err) => onPurgeError(err),
   });
   const app = await buildHttpApp({
     ctx: services.ctx,
@@ -36,6 +40,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
   for (const reason of early.splice(0)) onConflict(reason);
   onWitnessEvent = (event) => logWitnessEvent(app.log, event);
+  onPurge = (result) => app.log.info({ purged: result.count, batches: result.batches, capped: result.capped }, 'purged expired idempotency keys');
+  onPurgeError = (err) => app.log.warn({ err }, 'idempotency key purge failed');
   for (const event of earlyWitness.splice(0)) onWitnessEvent(event);
   let url: string;
   try {

@@ -16,6 +16,11 @@ const CLAIM_ROUNDS_MAX = 4;
 const PURGE_DELETES_PARALLEL_MAX = 25;
 /** Items purgeExpired reads at most per expired key it may delete: TTL, not this scan, does the bulk of the work. */
 const PURGE_READS_PER_DELETE = 20;
+/**
+ * No live claim holds the key. An item a journal commit re-created after a purge carries no
+ * lease (see idempotencyUpdateItem): nothing holds it.
+ */
+const LEASE_PASSED = '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt <= :now)';
 /** Random bytes of a claim token. */
 const CLAIM_TOKEN_BYTES = 16;
 
@@ -39,6 +44,8 @@ export function idempotencyPk(merchantId: string, key: string): string {
  * absent by every read here, and purgeExpired deletes the rest.
  */
 export class DynamoIdempotencyStore implements IdempotencyStore {
+  /** The table's TTL on `expiresAtEpoch` deletes expired keys (TABLES.idempotency, the CDK stack, `paylog doctor`). */
+  readonly expiresByTtl = true;
   private readonly table: string;
 
   constructor(private readonly conn: DynamoConnection) {
@@ -86,8 +93,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * A bounded scan: on AWS, TTL does this work, and this is for endpoints without TTL. Each
-   * delete re-checks the expiry, so a key claimed afresh between the scan and the delete survives.
+   * A bounded scan: on AWS, TTL does this work (so the scheduled purge skips this store, see
+   * expiresByTtl), and this is for endpoints without TTL. Each delete re-checks the expiry and
+   * the lease, so a key claimed afresh between the scan and the delete survives.
    */
   async purgeExpired(now: string, limit: number): Promise<number> {
     if (limit <= 0) {
@@ -96,9 +104,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     }
     const expired = await this.conn.scanAll({
       TableName: this.table,
-      FilterExpression: '#expiresAt <= :now',
+      FilterExpression: `#expiresAt <= :now AND ${LEASE_PASSED}`,
       ProjectionExpression: '#pk',
-      ExpressionAttributeNames: attributeNames('expiresAt', 'pk'),
+      ExpressionAttributeNames: attributeNames('expiresAt', 'leaseExpiresAt', 'pk'),
       ExpressionAttributeValues: { ':now': now },
       ConsistentRead: true,
     }, limit, limit * PURGE_READS_PER_DELETE);
@@ -169,8 +177,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       await this.conn.run((doc) => doc.send(new DeleteCommand({
         TableName: this.table,
         Key: { pk },
-        ConditionExpression: '#expiresAt <= :now',
-        ExpressionAttributeNames: attributeNames('expiresAt'),
+        // A claim a live request still holds stays, however old.
+        ConditionExpression: `#expiresAt <= :now AND ${LEASE_PASSED}`,
+        ExpressionAttributeNames: attributeNames('expiresAt', 'leaseExpiresAt'),
         ExpressionAttributeValues: { ':now': now },
       })));
       return true;

@@ -4,6 +4,8 @@ import type {
 import { type IdempotencyRow, type MemoryState, copy, idempotencyKeyOf } from './state.js';
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly expiresByTtl = false;
+
   constructor(private readonly state: MemoryState) {}
 
   // No await between reading and writing the row: the event loop makes each claim atomic.
@@ -38,7 +40,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     let purged = 0;
     for (const [id, row] of this.state.idempotency) {
       if (purged >= limit) break;
-      if (row.expiresAt <= now) {
+      // A claim a live request still holds stays, however old.
+      if (row.expiresAt <= now && row.leaseExpiresAt <= now) {
         this.state.idempotency.delete(id);
         purged++;
       }

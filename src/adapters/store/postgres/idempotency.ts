@@ -13,6 +13,8 @@ interface Row {
 }
 
 export class PostgresIdempotencyStore implements IdempotencyStore {
+  readonly expiresByTtl = false;
+
   constructor(private readonly conn: PostgresConnection) {}
 
   /**
@@ -40,10 +42,18 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     });
   }
 
+  /**
+   * One statement, so one transaction. FOR UPDATE SKIP LOCKED: a row a claim holds locked is
+   * left for the next run, and purgers of other instances take disjoint rows instead of
+   * queueing behind each other; a row locked here is re-checked against the condition after
+   * any commit that changed it (a fresh claim of an expired key), so it is kept.
+   */
   async purgeExpired(now: string, limit: number): Promise<number> {
     const result = await this.conn.query({
       name: 'idem-purge',
-      text: `DELETE FROM idempotency WHERE (merchant_id, key) IN (SELECT merchant_id, key FROM idempotency WHERE expires_at <= $1 LIMIT $2)`,
+      text: `DELETE FROM idempotency WHERE (merchant_id, key) IN (
+               SELECT merchant_id, key FROM idempotency WHERE expires_at <= $1 AND lease_expires_at <= $1
+               LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       values: [now, limit],
     });
     return result.rowCount ?? 0;

@@ -1,15 +1,10 @@
-import type Database from 'better-sqlite3';
 import type { ClaimResult, IdempotencyClaim, IdempotencyStore } from '../../../ports/idempotency-store.js';
 import type { SqliteConnection } from './connection.js';
 
 export class SqliteIdempotencyStore implements IdempotencyStore {
-  private readonly purgeStmt: Database.Statement<unknown[], unknown>;
+  readonly expiresByTtl = false;
 
-  constructor(private readonly conn: SqliteConnection) {
-    // DELETE … LIMIT needs a compile-time option that stock SQLite builds lack.
-    this.purgeStmt = conn.db.prepare(`
-      DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE expires_at <= ? LIMIT ?)`);
-  }
+  constructor(private readonly conn: SqliteConnection) {}
 
   /**
    * Decided on the write thread inside a group commit (see SqliteWrites.claim): BEGIN IMMEDIATE
@@ -24,7 +19,12 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     await this.conn.write({ kind: 'release', merchantId, key });
   }
 
-  purgeExpired(now: string, limit: number): Promise<number> {
-    return this.conn.run(() => this.purgeStmt.run(now, limit).changes);
+  /**
+   * On the write thread, like claims: a DELETE on the serving connection would wait for the
+   * write lock on the event loop. Under the write lock, claims of any process are decided
+   * either before the delete (and keep their row if it is fresh) or after it.
+   */
+  async purgeExpired(now: string, limit: number): Promise<number> {
+    return (await this.conn.write({ kind: 'idempotency.purge', now, limit })) as number;
   }
 }

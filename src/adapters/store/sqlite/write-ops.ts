@@ -18,6 +18,8 @@ import { SqliteTreeWrites, type TreeWriteOp } from './journal-tree-ops.js';
 export type WriteOp =
   | { kind: 'claim'; claim: IdempotencyClaim }
   | { kind: 'release'; merchantId: string; key: string }
+  /** Answers how many expired keys it deleted. */
+  | { kind: 'idempotency.purge'; now: string; limit: number }
   | { kind: 'ledger.call'; call: LedgerCall }
   | { kind: 'journal.commit'; units: CommitRows[] }
   /** Both answer whether the stream was still open (and so changed). */
@@ -68,6 +70,7 @@ export class SqliteWrites {
   private readonly idemTakeOver: Statement;
   private readonly idemUpdate: Statement;
   private readonly idemRelease: Statement;
+  private readonly idemPurge: Statement;
   private readonly ledgerSelect: Statement;
   private readonly ledgerPut: Statement;
   private readonly streamState: Statement;
@@ -105,6 +108,11 @@ export class SqliteWrites {
     this.idemRelease = db.prepare(`
       DELETE FROM idempotency
       WHERE merchant_id = ? AND key = ? AND response IS NULL AND payment_id IS NULL`);
+    // Past its expiry and past its lease: a claim a live request still holds stays. DELETE …
+    // LIMIT needs a compile-time option that stock SQLite builds lack.
+    this.idemPurge = db.prepare(`
+      DELETE FROM idempotency WHERE rowid IN (
+        SELECT rowid FROM idempotency WHERE expires_at <= @now AND lease_expires_at <= @now LIMIT @limit)`);
     this.ledgerSelect = db.prepare(`
       SELECT gateway_key AS gatewayKey, calls, outcome, code, decline_code AS declineCode,
              authorization_code AS authorizationCode, amount, currency, created_at AS createdAt, updated_at AS updatedAt
@@ -143,6 +151,7 @@ export class SqliteWrites {
       case 'release':
         this.idemRelease.run(op.merchantId, op.key);
         return undefined;
+      case 'idempotency.purge': return this.idemPurge.run({ now: op.now, limit: op.limit }).changes;
       case 'ledger.call': return this.ledgerCall(op.call);
       case 'journal.commit':
         this.commitInSavepoint(op.units);
