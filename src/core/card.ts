@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto';
 import creditCardType from 'credit-card-type';
+import { visibleDigits } from './redact.js';
+
+/** The detector lives with the masking it drives; re-exported for the card checks' callers. */
+export { containsCardNumber } from './redact.js';
 
 export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'diners' | 'unionpay' | 'maestro' | 'unknown';
 
@@ -11,7 +15,11 @@ export interface CardDetails {
   cvc: string;
 }
 
-/** What may be kept about a card: no full number, no CVC. */
+/**
+ * What may be kept about a card: no full number, no CVC. `bin` and `last4` are the digits
+ * masking may show (PCI DSS v4.0 3.4.1): the first six and the last four, and at least six
+ * hidden, so a 12-digit number keeps only its first two ("bin") and last four.
+ */
 export interface MaskedCard {
   brand: CardBrand;
   bin: string;
@@ -100,54 +108,13 @@ export function cardFingerprint(number: string, key: Buffer): string {
 }
 
 export function maskCard(card: CardDetails, fingerprintKey: Buffer): MaskedCard {
+  const { leading, trailing } = visibleDigits(card.number.length);
   return {
     brand: cardBrand(card.number),
-    bin: card.number.slice(0, 6),
-    last4: card.number.slice(-4),
+    bin: card.number.slice(0, leading),
+    last4: trailing === 0 ? '' : card.number.slice(-trailing),
     expMonth: card.expMonth,
     expYear: card.expYear,
     fingerprint: cardFingerprint(card.number, fingerprintKey),
   };
-}
-
-// No upper bound on the run: a card number preceded by other digits ("0001 4000 0000 0000 9995")
-// must still be found, so every 12–19 digit window of the whole run is checked.
-/**
- * Runs of digits in groups separated by single spaces or dashes ("4242 4242 4242 4242"), not
- * glued to letters or other digits: "a6-3173-8000" inside a UUID is not the start of a number.
- */
-const DIGIT_RUN = /(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])/g;
-const PAN_DIGITS_MIN = 12;
-const PAN_DIGITS_MAX = 19;
-
-/**
- * True for a digit string that could be a real card number: it passes Luhn and has a length
- * its brand issues. Requiring a known brand and length keeps order numbers and the digit
- * groups of UUIDs from being mistaken for cards.
- */
-export function looksLikeCardNumber(digits: string): boolean {
-  if (digits.length < PAN_DIGITS_MIN || digits.length > PAN_DIGITS_MAX || !luhnValid(digits)) return false;
-  return cardTypes(digits).some((m) => m.lengths.includes(digits.length) && (m.type !== 'maestro' || MAESTRO_NARROW.test(digits)));
-}
-
-/** credit-card-type also lists a bare "6" for Maestro, which would match half of all digit runs starting with 6. */
-const MAESTRO_NARROW = /^(5[0-9]|6[37])/;
-
-/**
- * True when free text holds something that looks like a card number: a whole run of digit
- * groups, or a contiguous part of one aligned on its groups, that looksLikeCardNumber.
- * Used to refuse card data in fields that end up in records, such as descriptions and metadata.
- */
-export function containsCardNumber(text: string): boolean {
-  for (const match of text.matchAll(DIGIT_RUN)) {
-    const groups = match[0].split(/[ -]/);
-    for (let first = 0; first < groups.length; first++) {
-      let digits = '';
-      for (let last = first; last < groups.length && digits.length <= PAN_DIGITS_MAX; last++) {
-        digits += groups[last];
-        if (looksLikeCardNumber(digits)) return true;
-      }
-    }
-  }
-  return false;
 }

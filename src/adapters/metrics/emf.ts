@@ -1,5 +1,6 @@
 import type { AttemptResultName, Metrics } from '../../ports/metrics.js';
 import type { PaymentStatus } from '../../core/payment.js';
+import { redactCardNumbers } from '../../core/redact.js';
 import { writeFullySync } from '../mirror/write-sync.js';
 import {
   METRIC_NAMES, METRIC_NAMESPACE, METRIC_UNITS, type MetricName, type MetricUnit,
@@ -44,10 +45,11 @@ export interface EmfDocumentInput {
  * as top-level members. Pure; throws on input the format does not allow.
  */
 export function emfDocument(input: EmfDocumentInput): Record<string, unknown> {
-  const dimensionNames = Object.keys(input.dimensions);
+  const dimensionNames = Object.keys(input.dimensions).map(redactCardNumbers);
   const directives: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: MetricUnit }[] }[] = [];
   const doc: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(input.dimensions)) doc[name] = value;
+  // Dimension values are labels CloudWatch keeps and indexes: masked like every other sink's text.
+  for (const [name, value] of Object.entries(input.dimensions)) doc[redactCardNumbers(name)] = redactCardNumbers(value);
   for (let i = 0; i < input.metrics.length; i += EMF_MAX_METRICS_PER_DIRECTIVE) {
     const chunk = input.metrics.slice(i, i + EMF_MAX_METRICS_PER_DIRECTIVE);
     directives.push({

@@ -6,6 +6,7 @@ import { type AuditRecord, recordLine } from '../../core/audit-record.js';
 import { type SignedHead, headLine } from '../../core/signed-head.js';
 import type { AuditMirror } from '../../ports/audit-mirror.js';
 import { type LogEvent, planBatches } from './cloudwatch-batches.js';
+import { redactJsonText } from '../../core/redact.js';
 
 export interface CloudWatchLogsMirrorOptions {
   client: CloudWatchLogsClient;
@@ -296,7 +297,8 @@ export function createCloudWatchLogsMirror(options: CloudWatchLogsMirrorOptions)
 function reportToStderr(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   try {
-    process.stderr.write(`${JSON.stringify({ level: 'error', message: `audit mirror (CloudWatch Logs): ${message}` })}\n`);
+    // An error's message can quote what failed to be sent: masked like every log line.
+    process.stderr.write(`${redactJsonText(JSON.stringify({ level: 'error', message: `audit mirror (CloudWatch Logs): ${message}` }))}\n`);
   } catch {
     // Nowhere left to report to.
   }

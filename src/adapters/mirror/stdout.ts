@@ -2,6 +2,7 @@ import { type AuditRecord, recordLine } from '../../core/audit-record.js';
 import type { AuditMirror } from '../../ports/audit-mirror.js';
 import { type SignedHead, headLine } from '../../core/signed-head.js';
 import { IncompleteWriteError, type WriteSyncFn, writeFullySync } from './write-sync.js';
+import { redactJsonText } from '../../core/redact.js';
 
 export interface StdoutMirrorOptions {
   /** The descriptor written with fs.writeSync. Default 1 (stdout). */
@@ -66,7 +67,8 @@ export function createStdoutMirror(options: StdoutMirrorOptions = {}): AuditMirr
 function reportToStderr(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   try {
-    writeFullySync(2, Buffer.from(`${JSON.stringify({ level: 'error', message: `audit mirror (stdout): ${message}` })}\n`), { maxBlockedMs: 100 });
+    // An error's message can quote what failed to be written: masked like every log line.
+    writeFullySync(2, Buffer.from(`${redactJsonText(JSON.stringify({ level: 'error', message: `audit mirror (stdout): ${message}` }))}\n`), { maxBlockedMs: 100 });
   } catch {
     // Nowhere left to report to.
   }

@@ -5,11 +5,13 @@ import type { AppContext } from '../../app/context.js';
 import { draft } from '../../app/records.js';
 import { PaylogError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import { containsCardNumber, redactUrlPath } from '../../core/redact.js';
 import { callerOf } from './caller.js';
 import { toPaylogError } from './error-mapping.js';
 import { registerAuth } from './auth.js';
 import { registerRoleCheck } from './roles.js';
 import { InFlight } from './in-flight.js';
+import { clientErrorHandler, redactingLogger } from './log-redaction.js';
 import { sendError } from './render-error.js';
 import { type DocsMode, registerDocs } from './routes/docs.js';
 import { registerHealth } from './routes/health.js';
@@ -36,12 +38,20 @@ export interface HttpAppOptions {
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const { ctx } = options;
   const app = Fastify({
-    logger: options.logger,
+    // Every log line passes one redaction point; no query string, raw path or raw packet is logged.
+    logger: redactingLogger(options.logger),
+    clientErrorHandler,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: (req) => {
       const upstream = options.requestIdHeader === undefined ? undefined : req.headers[options.requestIdHeader];
-      return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) ? `req_${upstream}` : newId('req', ctx.clock.now(), ctx.random.bytes(16));
+      // The request ID is echoed and recorded: one that could hold a card number is replaced.
+      return typeof upstream === 'string' && /^[A-Za-z0-9+/=_-]{1,128}$/.test(upstream) && !containsCardNumber(upstream)
+        ? `req_${upstream}` : newId('req', ctx.clock.now(), ctx.random.bytes(16));
     },
+    // Fastify's own answers to a malformed URL echo the path; ours echo it masked.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error.code === 'FST_ERR_BAD_URL'
+      ? new PaylogError('parameter_invalid', { message: `The URL is not valid (${request.method}: ${redactUrlPath(request.url)}).` })
+      : new PaylogError('resource_missing', { message: `Unrecognized request URL (${request.method}: ${redactUrlPath(request.url)}).` })),
     // Log lines carry the request ID as correlation_id (the field CloudWatch users search by).
     logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     // Fastify's defaults strip unknown fields and coerce "10" to 10; the contract is to reject both.
@@ -75,7 +85,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    sendError(request, reply, new PaylogError('resource_missing', { message: `Unrecognized request URL (${request.method}: ${request.url.split('?')[0]}).` })),
+    sendError(request, reply, new PaylogError('resource_missing', { message: `Unrecognized request URL (${request.method}: ${redactUrlPath(request.url)}).` })),
   );
 
   if (options.rateLimitPerSecond > 0) {

@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
-import { containsCardNumber } from '../../core/card.js';
 import { PaylogError } from '../../core/errors.js';
+import { containsCardNumber } from '../../core/redact.js';
 import { StoreUnavailableError } from '../../ports/store.js';
 
 interface AjvError {
@@ -48,7 +48,7 @@ function fromValidation(error: AjvError, context: string): PaylogError {
     return new PaylogError('parameter_missing', { param: safeParam(param, context), message: `Missing required parameter: ${safeParam(param, context)}.` });
   }
   if (error.keyword === 'propertyNames') {
-    return new PaylogError('parameter_invalid', { param: safeParam(base, context), message: `Keys of "${safeParam(base, context)}" must be 1 to 40 characters.` });
+    return new PaylogError('parameter_invalid', { param: safeParam(base, context), message: `Keys of "${safeParam(base, context)}" must be 1 to 40 characters, without control characters.` });
   }
   const param = safeParam(base === '' ? context : base, context);
   return new PaylogError('parameter_invalid', { param, message: `Invalid "${param}": ${describe(error)}.` });
@@ -69,8 +69,11 @@ function joinParam(base: string, name: string): string {
   return base === '' ? name : `${base}.${name}`;
 }
 
-/** A parameter name comes from the client: never echo one that could hold a card number. */
+/**
+ * A parameter name comes from the client: one that could hold a card number (the detector every
+ * sink uses, so "4242.4242.4242.4242" as a field name too) is never echoed, nor recorded.
+ */
 function safeParam(param: string, context: string): string {
   const bounded = param.length > 200 ? `${param.slice(0, 200)}…` : param;
-  return containsCardNumber(bounded) || /\d{12,}/.test(bounded) ? `${context === 'body' ? '' : `${context}.`}[redacted]` : bounded;
+  return containsCardNumber(param) || /\d{12,}/.test(bounded) ? `${context === 'body' ? '' : `${context}.`}[redacted]` : bounded;
 }

@@ -18,8 +18,10 @@ export const PaymentRequestBody = Type.Object({
   paymentMethod: Type.Object({ type: Type.Literal('card'), card: CardInput }, { additionalProperties: false }),
   description: Type.Optional(Type.String({ maxLength: 500 })),
   merchantReference: Type.Optional(Type.String({ maxLength: 128 })),
-  metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
-    maxProperties: 50, propertyNames: { minLength: 1, maxLength: 40 },
+  // TypeBox's Record matches keys with '^(.*)$', which a key holding a line break escapes (and its
+  // value with it): every key is matched, and keys with control characters are refused.
+  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 500 }), {
+    maxProperties: 50, propertyNames: { minLength: 1, maxLength: 40, pattern: '^[^\\u0000-\\u001f\\u007f\\u2028\\u2029]*$' },
   })),
 }, { additionalProperties: false });
 
