@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createTables, openDynamoStore, tableName } from '../../src/adapters/store/dynamodb/index.js';
 import { openPostgresStore } from '../../src/adapters/store/postgres/index.js';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
+import { dynamoEndpoint, dynamoUrl, freshPrefix } from '../support/dynamodb.js';
 import { freshDatabase } from '../support/postgres.js';
 
 /** Keys made before roles existed keep working as merchant keys once the store is upgraded; no other role is storable. */
@@ -65,6 +69,25 @@ describe('the key role migration', () => {
       await expect(raw.query("UPDATE api_keys SET role = 'admin'")).rejects.toThrow(/check constraint/);
     } finally {
       await raw.end();
+    }
+  });
+
+  it('DynamoDB: a key item without a role attribute reads as a merchant key; one with a role paylog does not know grants nothing', async () => {
+    const prefix = freshPrefix('rolemig');
+    const url = dynamoUrl(prefix);
+    await createTables({ url });
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoEndpoint() }));
+    const table = tableName(prefix, 'apiKeys');
+    const item = { id: OLD_KEY.id, merchantId: OLD_KEY.merchant_id, secretHash: OLD_KEY.secret_hash, createdAt: OLD_KEY.created_at };
+    await doc.send(new PutCommand({ TableName: table, Item: item }));
+    await doc.send(new PutCommand({ TableName: table, Item: { ...item, id: 'key_odd', secretHash: 'f'.repeat(64), role: 'admin' } }));
+    const store = await openDynamoStore({ url });
+    try {
+      expect(await store.keys.get(OLD_KEY.id)).toMatchObject({ id: 'key_old', merchantId: 'acme', role: 'merchant' });
+      await expect(store.keys.get('key_odd')).rejects.toThrow(/unknown role/);
+    } finally {
+      await store.close();
+      doc.destroy();
     }
   });
 });
