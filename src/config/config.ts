@@ -17,6 +17,8 @@ export interface Config {
   logLevel: LogLevel;
   journalName: string;
   rateLimitPerSecond: number;
+  /** Failed authentications per client address per minute before the address gets 429; 0 turns the limit off. */
+  authFailuresPerMinute: number;
   /** How long a process trusts a valid API key it looked up; 0 looks keys up on every request. */
   apiKeyCacheMs: number;
   gatewayLatencyMs: number;
@@ -52,6 +54,9 @@ export interface Config {
 /** The longest a revoked key may keep working in a process that had looked it up (ms). */
 export const API_KEY_CACHE_MS_MAX = 60_000;
 
+/** Failed authentications per client address per minute by default: a client with a wrong key has retried plenty by then. */
+export const AUTH_FAILURES_PER_MINUTE_DEFAULT = 20;
+
 /** Processes one `serve` may run; beyond the cores of a large box, more only add contention. */
 export const WORKERS_MAX = 64;
 
@@ -72,6 +77,11 @@ export const SETTINGS: Definitions = {
   logLevel: { flag: 'log-level', env: 'PAYLOG_LOG_LEVEL', description: 'operational log level', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   journalName: { flag: 'journal', env: 'PAYLOG_JOURNAL', description: 'the journal name every record carries', default: 'paylog-local', parse: pattern(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'lowercase letters, digits, "." or "-" (at most 63)') },
   rateLimitPerSecond: { flag: 'rate-limit', env: 'PAYLOG_RATE_LIMIT', description: 'requests per second per API key; 0 turns it off', default: 1000, parse: integer(0, 1_000_000) },
+  authFailuresPerMinute: {
+    flag: 'auth-failures-per-minute', env: 'PAYLOG_AUTH_FAILURES_PER_MINUTE',
+    description: 'failed authentications per client address (IPv6: per /64) in a calendar minute; past it the address gets 429 until the minute ends, before its key is looked up; 0 turns it off',
+    default: AUTH_FAILURES_PER_MINUTE_DEFAULT, parse: integer(0, 1_000_000),
+  },
   apiKeyCacheMs: { flag: 'api-key-cache-ms', env: 'PAYLOG_API_KEY_CACHE_MS', description: 'how long a process trusts a valid API key it looked up: a key revoked by another process still works there this long; 0 looks keys up on every request', default: 5000, parse: integer(0, API_KEY_CACHE_MS_MAX) },
   gatewayLatencyMs: { flag: 'gateway-latency-ms', env: 'PAYLOG_GATEWAY_LATENCY_MS', description: "the simulated gateway's answer time", default: 5, parse: integer(0, 60_000) },
   gatewayAttemptTimeoutMs: { flag: 'gateway-attempt-timeout-ms', env: 'PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS', description: 'time one gateway attempt may take', default: 3000, parse: integer(1, 60_000) },

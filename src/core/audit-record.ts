@@ -7,7 +7,7 @@ export const RECORD_TYPES = [
   'payment.received', 'payment.attempted', 'payment.succeeded', 'payment.declined',
   'payment.failed', 'payment.processing', 'payment.reconciled',
   'request.rejected', 'auth.failed', 'idempotency.replayed', 'idempotency.conflict', 'idempotency.purged',
-  'key.created', 'key.revoked',
+  'key.created', 'key.revoked', 'audit.read',
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 

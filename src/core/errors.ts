@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   idempotency_key_in_use: { type: 'idempotency_error', status: 409, message: 'A request with this Idempotency-Key is still being processed. Retry after it finishes.' },
   idempotency_key_reused: { type: 'idempotency_error', status: 422, message: 'This Idempotency-Key was already used with a different request body.' },
   rate_limited: { type: 'rate_limit_error', status: 429, message: 'Too many requests for this API key. Retry after the time in Retry-After.' },
+  too_many_auth_failures: { type: 'rate_limit_error', status: 429, message: 'Too many failed authentications from this address. Retry after the time in Retry-After.' },
   gateway_unavailable: { type: 'api_error', status: 503, message: 'The card gateway is unavailable. The card was not charged; retry later.' },
   store_unavailable: { type: 'api_error', status: 503, message: 'The journal store is unavailable. Nothing was recorded or charged; retry later.' },
   overloaded: { type: 'api_error', status: 503, message: 'The service is at capacity. Retry later.' },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/app/api-keys.js';
+import { createStdoutMirror } from '../../src/adapters/mirror/stdout.js';
 import { startServices } from '../../src/compose/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { buildHttpApp } from '../../src/runtimes/http/app.js';
@@ -97,5 +98,103 @@ describe('no card number, CVC or API secret reaches a record, log line, response
     expect(exported.status).toBe(0);
     expect(exported.stdout.split('\n').length).toBeGreaterThan(100);
     expectClean('export', exported.stdout);
+  });
+});
+
+describe("issue 13's examples: each bypass is refused or masked, in responses, records and log lines", () => {
+  let dataDir: string;
+  const logs: string[] = [];
+  const mirrored: string[] = [];
+  let app: Awaited<ReturnType<typeof buildHttpApp>>;
+  let close: () => Promise<void>;
+  let secret: string;
+  const PAN = '4242424242424242';
+  const card = { number: PAN, expMonth: 12, expYear: FUTURE_YEAR, cvc: CVC3 };
+  const payment = (extra: Record<string, unknown> = {}) => ({ amount: 2500, currency: 'gbp', paymentMethod: { type: 'card', card }, ...extra });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'paylog-pci-13-'));
+    const services = await startServices(loadConfig({}, { ...FAST_GATEWAY_ENV, PAYLOG_DATA_DIR: dataDir, PAYLOG_STORE: 'memory:' }), {
+      role: 'test', mirror: createStdoutMirror({ write: (text) => { mirrored.push(text); } }),
+    });
+    const stream = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+    app = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: 0, logger: { level: 'trace', stream } });
+    secret = (await createApiKey(services.ctx, services.system, 'acme', null)).secret;
+    close = async () => { await app.close(); await services.close(); };
+  });
+  afterAll(async () => {
+    await close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = {}) => app.inject({
+    method: 'POST', url: '/v1/payments', payload: JSON.stringify(body),
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...headers },
+  });
+
+  it('a card number in the URL is never echoed, logged or recorded, with or without a key', async () => {
+    const read = await app.inject({ method: 'GET', url: `/v1/payments/${PAN}`, headers: { authorization: `Bearer ${secret}` } });
+    expect(read.statusCode).toBe(404);
+    expect(read.json().error.message).toBe("No such payment: '424242******4242'.");
+    const nowhere = await app.inject({ method: 'GET', url: `/v1/nowhere/${PAN}?cvc=123` });
+    expect(nowhere.json().error.message).toBe('Unrecognized request URL (GET: /v1/nowhere/424242******4242).');
+    const anonymous = await app.inject({ method: 'GET', url: `/v1/payments/${PAN}?cvc=123` });
+    expect(anonymous.statusCode).toBe(401);
+    for (const res of [read, nowhere, anonymous]) expect(res.body).not.toContain(PAN);
+    const text = logs.join('');
+    expect(text).not.toContain(PAN);
+    expect(text).not.toContain('cvc=123');
+    expect(text).toContain('"url":"/v1/payments/424242******4242"');
+    expect(text).toContain('"route":"/v1/payments/:id"');
+  });
+
+  it('free text is refused with the same detector, naming the field, never echoing the value', async () => {
+    for (const [param, body] of [
+      ['description', payment({ description: 'card4242424242424242' })],
+      ['merchantReference', payment({ merchantReference: '4242.4242.4242.4242' })],
+      ['metadata.note', payment({ metadata: { note: '4242/4242/4242/4242' } })],
+      ['metadata.note', payment({ metadata: { note: '4242_4242_4242_4242' } })],
+      ['metadata', payment({ metadata: { '4242 4242 4242 4242': 'x' } })],
+    ] as const) {
+      const res = await post(body);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'parameter_invalid', param });
+      expect(res.body).not.toMatch(/4242.?4242.?4242.?4242/);
+    }
+  });
+
+  it('an unknown field named like a card number: param [redacted] in the answer and in request.rejected', async () => {
+    const res = await post(payment({ '4242.4242.4242.4242': 1 }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'parameter_unknown', param: '[redacted]' });
+    expect(mirrored.join('')).toMatch(/"type":"request.rejected".*"param":"\[redacted\]"/);
+  });
+
+  it('an Idempotency-Key holding a card number is accepted and masked in the records', async () => {
+    const res = await post(payment(), { 'idempotency-key': 'order4242424242424242' });
+    expect(res.statusCode).toBe(201);
+    const records = mirrored.join('');
+    expect(records).toMatch(/"type":"payment.received"/);
+    expect(records).not.toContain('order4242424242424242');
+  });
+
+  it('metadata validation cannot be skipped: a key with a line break, an object value', async () => {
+    for (const metadata of [{ 'a\nb': 'x'.repeat(3000) }, { 'a\nb': { nested: true } }, { 'a\u2028b': 'x' }, { ok: { nested: true } }, { ok: 'x'.repeat(501) }]) {
+      const res = await post(payment({ metadata }));
+      expect(res.statusCode, JSON.stringify(metadata).slice(0, 40)).toBe(400);
+      expect(res.json().error.code).toBe('parameter_invalid');
+    }
+  });
+
+  it('a 12-digit Maestro card shows its first two and last four digits only', async () => {
+    const res = await post({ amount: 2500, currency: 'gbp', paymentMethod: { type: 'card', card: { ...card, number: '675964982648' } } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().card).toMatchObject({ brand: 'maestro', bin: '67', last4: '2648' });
+    expect(mirrored.join('')).toMatch(/"card":\{[^}]*"bin":"67"/);
+  });
+
+  it('no log line at trace holds a card number or a query string', () => {
+    const text = logs.join('');
+    for (const pattern of [PAN, '675964982648', 'cvc=123', `"${CVC3}"`]) expect(text).not.toContain(pattern);
   });
 });

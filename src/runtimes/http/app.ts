@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app/context.js';
+import { AUTH_FAILURES_PER_MINUTE_DEFAULT } from '../../config/config.js';
 import { draft } from '../../app/records.js';
 import { PaylogError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
@@ -9,6 +10,7 @@ import { containsCardNumber, redactUrlPath } from '../../core/redact.js';
 import { callerOf } from './caller.js';
 import { toPaylogError } from './error-mapping.js';
 import { registerAuth } from './auth.js';
+import { registerAuditReads } from './audit-reads.js';
 import { registerRoleCheck } from './roles.js';
 import { InFlight } from './in-flight.js';
 import { clientErrorHandler, redactingLogger } from './log-redaction.js';
@@ -27,6 +29,8 @@ export interface HttpAppOptions {
   ctx: AppContext;
   /** Requests per second per API key; 0 turns the limit off. */
   rateLimitPerSecond: number;
+  /** Failed authentications per client address per minute before it gets 429 (default PAYLOG_AUTH_FAILURES_PER_MINUTE's); 0 turns the limit off. */
+  authFailuresPerMinute?: number;
   logger: FastifyServerOptions['logger'];
   /** Behind API Gateway: the request ID comes from this header (set from requestContext.requestId). */
   requestIdHeader?: string;
@@ -103,6 +107,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await registerDocs(app, options.docs ?? { kind: 'live' });
   registerHealth(app, ctx);
   await app.register(async (v1) => {
+    // First, so that recording an audit read runs inside the handler InFlight tracks.
+    registerAuditReads(v1, ctx);
     // The API's handlers (all async) are counted while they run (see InFlight).
     v1.addHook('onRoute', (route) => {
       const handler = route.handler;
@@ -110,7 +116,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         return inFlight.track(async () => handler.call(this, request, reply));
       };
     });
-    registerAuth(v1, ctx);
+    registerAuth(v1, ctx, { failuresPerMinute: options.authFailuresPerMinute ?? AUTH_FAILURES_PER_MINUTE_DEFAULT });
     registerRoleCheck(v1, ctx);
     registerPayments(v1, ctx, options.rateLimitPerSecond);
   });

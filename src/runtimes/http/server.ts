@@ -35,6 +35,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     logger: { level: config.logLevel, base: { service: 'paylog' }, redact: ['req.headers.authorization'] },
   });
   onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');

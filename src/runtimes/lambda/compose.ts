@@ -56,6 +56,7 @@ export async function composeLambda(env: NodeJS.ProcessEnv = process.env): Promi
   const app = await buildHttpApp({
     ctx: services.ctx,
     rateLimitPerSecond: config.rateLimitPerSecond,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     logger: lambdaLogger(config.logLevel, 'paylog'),
     requestIdHeader: 'x-request-id',
     docs: { kind: 'prebuilt', file: new URL('./openapi.json', import.meta.url) },

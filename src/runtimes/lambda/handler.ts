@@ -25,6 +25,8 @@ process.once('SIGTERM', () => {
     if (!composed) return;
     const app = await composed;
     try {
+      // The app first: closing it writes the minute's aggregated auth.failed and audit.read counts.
+      await app.app.close().catch((err: unknown) => app.app.log.error({ err }, 'could not close the HTTP app'));
       await app.services.close();
     } catch (err) {
       app.app.log.error({ err }, 'could not seal the journal stream at shutdown; the next environment will');

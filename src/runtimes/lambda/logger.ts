@@ -7,7 +7,9 @@ export const coldStart = { value: true };
 /**
  * Operational logs as structured JSON for CloudWatch: level, timestamp, service,
  * correlation_id (the request ID, via Fastify's requestIdLogLabel) and cold_start. Request
- * bodies and the Authorization header are never logged.
+ * bodies, headers and query strings are never logged, and buildHttpApp puts the log sink's
+ * redaction point in front of the stream (src/runtimes/http/log-redaction.ts): no line reaches
+ * CloudWatch with anything that could be a card number in it.
  */
 export function lambdaLogger(level: string, service: string): FastifyServerOptions['logger'] {
   return {

@@ -1,6 +1,8 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { storeRecords } from '../../../app/journal-source.js';
-import { openStore } from '../../../compose/open-store.js';
+import { draft } from '../../../app/records.js';
+import { startServices } from '../../../compose/services.js';
 import { recordLine, type AuditRecord } from '../../../core/audit-record.js';
 import { headLine, headOfLine } from '../../../core/signed-head.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
@@ -9,15 +11,24 @@ import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 const WRITE_LINES_MAX = 1_000;
 
 export function registerExport(program: Command): void {
-  withSettings(program.command('export').description('write the journal as JSONL to stdout, stream by stream in seq order, each followed by its signed head'), STORE_FLAGS)
+  withSettings(program.command('export').description('write the journal as JSONL to stdout, stream by stream in seq order, each followed by its signed head; recorded as audit.read'), STORE_FLAGS)
     .option('--since <time>', 'only records at or after this RFC 3339 time')
     .action(async (opts: Record<string, unknown>) => {
       const since = typeof opts.since === 'string' ? normalizeSince(opts.since) : undefined;
-      const store = await openStore(configFrom(opts));
+      // A writer of its own, so the export is recorded (PCI DSS 10.2.1.3); an export changes
+      // nothing else, so it leaves crashed writers' streams for a server to seal.
+      const services = await startServices(configFrom(opts), { role: 'export', sealAbandoned: false });
       try {
+        const own = services.ctx.writer.streamId;
+        // Durable before the first record is read: an export cut short is still on record.
+        await services.ctx.writer.append({
+          records: [draft(services.system, 'audit.read', null, 'success', { command: 'export', since: since ?? null, osUser: osUser() })],
+        });
         let buffer: string[] = [];
-        for await (const batch of storeRecords(store.journal, since)) {
-          for (const { value } of batch) {
+        for await (const batch of storeRecords(services.ctx.store.journal, since)) {
+          for (const { value, at } of batch) {
+            // The export's own stream is still being written; the next export holds it whole.
+            if (at.stream === own) continue;
             const head = headOfLine(value);
             buffer.push(head ? headLine(head) : recordLine(value as AuditRecord));
             if (buffer.length >= WRITE_LINES_MAX) {
@@ -28,9 +39,18 @@ export function registerExport(program: Command): void {
         }
         if (buffer.length > 0) await write(`${buffer.join('\n')}\n`);
       } finally {
-        await store.close();
+        await services.close();
       }
     });
+}
+
+/** Who ran the export, as the operating system knows them (the record's actor is the process). */
+function osUser(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null;
+  }
 }
 
 function normalizeSince(raw: string): string {

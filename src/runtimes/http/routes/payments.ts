@@ -24,6 +24,8 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
   const subtrees = new SubtreeHashes(ctx.store.journal);
   // With rate limiting off the plugin is not registered and this config is ignored.
   const config = { rateLimit: { max: Math.max(1, rateLimitPerSecond), timeWindow: 1000 } };
+  // Routes that read the audit trail: each read is an audit.read record (see audit-reads.ts).
+  const auditRead = { ...config, auditRead: true };
 
   app.post('/v1/payments', {
     config,
@@ -66,12 +68,12 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
   }, async (request) => getPayment(ctx, request.apiKey?.merchantId ?? '', request.params.id));
 
   app.get('/v1/payments/:id/events', {
-    config,
+    config: auditRead,
     schema: { summary: "A payment's audit records, in order, with their hashes", params: IdParams, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } } },
   }, async (request) => ({ data: await paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id) }));
 
   app.get('/v1/payments/:id/proof', {
-    config,
+    config: auditRead,
     schema: {
       summary: "Inclusion proofs of a payment's audit records against signed checkpoints (a receipt to keep)",
       params: IdParams, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
@@ -79,7 +81,7 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
   }, async (request) => paymentProof(ctx, subtrees, request.apiKey?.merchantId ?? '', request.params.id));
 
   app.get('/v1/audit/streams/:stream/consistency', {
-    config,
+    config: auditRead,
     schema: {
       summary: "RFC 6962 consistency proof between two sizes of a stream's tree (for witnesses)",
       params: Type.Object({ stream: Type.String({ pattern: '^str_[0-9a-z]{26}$' }) }),
@@ -89,12 +91,12 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
   }, async (request) => consistency(ctx, subtrees, request.params.stream, Number(request.query.from), Number(request.query.to)));
 
   app.get('/v1/audit/checkpoints', {
-    config,
+    config: auditRead,
     schema: { summary: "The latest signed checkpoint of every journal stream, and the journal tree's with its cosignatures", response: { 200: CheckpointListSchema } },
   }, async () => ({ data: await latestCheckpoints(ctx), journal: await journalCheckpoint(ctx) }));
 
   app.get('/v1/audit/journal/consistency', {
-    config,
+    config: auditRead,
     schema: {
       summary: "RFC 6962 consistency proof between two sizes of the journal tree (for witnesses)",
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
