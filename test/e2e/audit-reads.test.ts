@@ -99,6 +99,24 @@ describe('reads of the audit trail are audited as audit.read (PCI DSS 10.2.1.3)'
     // Route patterns and IDs, never a raw path.
     for (const record of records) expect(JSON.stringify(record)).not.toMatch(/\/v1\/payments\/txn_/);
   });
+
+  it("an auditor key's reads of checkpoints and consistency proofs are audit.read too; a merchant key refused there reads nothing", async () => {
+    const auditor = await createApiKey(services.ctx, services.system, '', 'auditor', 'auditor');
+    const app2 = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: 0, logger: false });
+    try {
+      const ask = (secret: string, url: string) => app2.inject({ method: 'GET', url, remoteAddress: '192.0.2.9', headers: { authorization: `Bearer ${secret}` } });
+      expect((await ask(auditor.secret, '/v1/audit/checkpoints')).statusCode).toBe(200);
+      expect((await ask(auditor.secret, '/v1/audit/journal/consistency?from=0&to=0')).statusCode).toBe(200);
+      expect((await ask(alice.secret, '/v1/audit/checkpoints')).statusCode).toBe(403);
+      const reads = (await auditReads()).filter((r) => r.origin.ip === '192.0.2.9');
+      expect(reads).toMatchObject([{ actor: auditor.key.id, resource: null, outcome: 'success', data: { method: 'GET', route: '/v1/audit/checkpoints' } }]);
+      await app2.close();
+      const summary = (await auditReads()).filter((r) => r.origin.ip === '192.0.2.9' && r.data.summary === true);
+      expect(summary).toMatchObject([{ actor: auditor.key.id, data: { count: 1, route: { '/v1/audit/journal/consistency': 1 } } }]);
+    } finally {
+      await app2.close();
+    }
+  });
 });
 
 describe('paylog export is recorded as audit.read', () => {
