@@ -14,8 +14,8 @@ const CONCURRENCY = 48;
 /** The flood comes from four loopback addresses (Linux routes all of 127/8 to lo); the merchant pays from 127.0.0.1. */
 const FLOOD_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 const FLOOD_TIME_MAX_MS = 90_000;
-/** What "the journal grows by a bounded amount" means here, payments' own records aside. */
-const NON_PAYMENT_RECORDS_MAX = 300;
+/** Records a server writes on its own in the test's time (checkpoints, journal.stopped). */
+const SERVER_RECORDS_MAX = 10;
 
 interface Answer {
   status: number;
@@ -126,7 +126,8 @@ describe('a flood of bad API keys (issue 13 item 4)', () => {
     expect(failed.length, numbers).toBeLessThanOrEqual(FLOOD_ADDRESSES.length * (AUTH_FAILURES_PER_MINUTE_DEFAULT + 1) * minutes);
     // Keys looked up: the limit, plus at most the lookups already under way when it was reached.
     expect(statuses.get(401), numbers).toBeLessThanOrEqual(FLOOD_ADDRESSES.length * (AUTH_FAILURES_PER_MINUTE_DEFAULT + CONCURRENCY / FLOOD_ADDRESSES.length) * minutes);
-    expect(gained - paymentRecords, numbers).toBeLessThanOrEqual(NON_PAYMENT_RECORDS_MAX);
+    // The journal grows by a bounded amount, payments' own records aside: a few hundred at most.
+    expect(gained - paymentRecords, numbers).toBeLessThanOrEqual(FLOOD_ADDRESSES.length * (AUTH_FAILURES_PER_MINUTE_DEFAULT + 1) * minutes + SERVER_RECORDS_MAX);
     // Truthful: the records and the summaries' counts add up to every request of the flood.
     expect(failed.reduce((n, r) => n + (r.data.summary === true ? (r.data.count as number) : 1), 0), numbers).toBe(FLOOD_REQUESTS);
 
