@@ -9,7 +9,7 @@ import type { JournalLeaf, JournalTreeHead, JournalTreeStore } from '../ports/jo
 /** Checkpoint notes waiting to join the tree before new ones are dropped (they stay in their streams; only witnessing waits). */
 export const TREE_QUEUE_NOTES_MAX = 1_000;
 /** Leaves one append carries at most. */
-export const TREE_APPEND_LEAVES_MAX = 64;
+export const TREE_APPEND_LEAVES_MAX = 32;
 /** Appends tried in a row when other writers keep appending first. */
 export const TREE_APPEND_ATTEMPTS_MAX = 16;
 /** Wait before trying again after the store failed, doubling up to the cap. */

@@ -2,19 +2,12 @@ import type { AuditRecord } from '../core/audit-record.js';
 import { PaylogError } from '../core/errors.js';
 import type { StoredCheckpoint } from '../ports/journal-store.js';
 import type { AppContext } from './context.js';
-import { paymentEvents } from './read-payments.js';
+import type { ReceiptEntry } from '../core/receipt.js';
+import { withJournalLeaves } from './journal-tree-receipt.js';
+import { type EventPageOptions, paymentEvents } from './read-payments.js';
 import type { SubtreeHashes } from './subtree-hashes.js';
 
-export interface RecordProof {
-  record: AuditRecord;
-  /** 0-based position of the record in its stream's tree (seq − 1). */
-  leafIndex: number;
-  /** Hex hashes of the RFC 6962 audit path, bottom up. */
-  proof: string[];
-  /** The size and signed note of the checkpoint the proof is against. */
-  treeSize: number;
-  checkpoint: string;
-}
+export type RecordProof = ReceiptEntry;
 
 export interface PaymentProof {
   payment: string;
@@ -22,16 +15,27 @@ export interface PaymentProof {
   proofs: RecordProof[];
   /** Records not covered by a checkpoint yet (another instance's stream that has not checkpointed since). */
   pending: AuditRecord[];
+  /** More records follow: ask again with `startingAfter` naming this page's last record. */
+  hasMore: boolean;
+}
+
+/** Subtree hashes of the streams' trees and of the journal trees, cached across requests. */
+export interface ProofHashes {
+  streams: SubtreeHashes;
+  journalTrees: SubtreeHashes;
 }
 
 /**
- * Inclusion proofs of every record of a payment against the latest signed checkpoint of
- * its stream. When this process's own stream has records past its last checkpoint, it
- * checkpoints first (shared with concurrent requests), so a fresh payment is provable at once.
+ * Inclusion proofs of a page of a payment's records against the latest signed checkpoint of
+ * their streams, each checkpoint placed in the journal tree when it is there (`journalLeaf`).
+ * When this process's own stream has records past its last checkpoint, it checkpoints first
+ * (shared with concurrent requests), and waits for its checkpoints under way to join the
+ * journal tree, so a fresh payment is provable at once.
  */
-export async function paymentProof(ctx: AppContext, hashes: SubtreeHashes, merchantId: string, id: string): Promise<PaymentProof> {
-  const records = await paymentEvents(ctx, merchantId, id);
-  const result: PaymentProof = { payment: id, journal: ctx.writer.journal, proofs: [], pending: [] };
+export async function paymentProof(ctx: AppContext, hashes: ProofHashes, merchantId: string, id: string, page: EventPageOptions = {}): Promise<PaymentProof> {
+  const { data: records, hasMore } = await paymentEvents(ctx, merchantId, id, page);
+  const pending: AuditRecord[] = [];
+  const proofs: RecordProof[] = [];
   const checkpoints = new Map<string, StoredCheckpoint | null>();
   for (const record of records) {
     let checkpoint = checkpoints.get(record.stream);
@@ -44,15 +48,18 @@ export async function paymentProof(ctx: AppContext, hashes: SubtreeHashes, merch
       checkpoints.set(record.stream, checkpoint);
     }
     if (checkpoint === null || checkpoint.size < record.seq) {
-      result.pending.push(record);
+      pending.push(record);
       continue;
     }
-    const proof = await hashes.inclusionProof(record.stream, record.seq - 1, checkpoint.size);
-    result.proofs.push({
+    const proof = await hashes.streams.inclusionProof(record.stream, record.seq - 1, checkpoint.size);
+    proofs.push({
       record, leafIndex: record.seq - 1, proof: proof.map((p) => p.toString('hex')), treeSize: checkpoint.size, checkpoint: checkpoint.note,
     });
   }
-  return result;
+  // This process's checkpoints join the journal tree right after they are made: wait for any under way.
+  await ctx.journalTree.idle();
+  const placed = await withJournalLeaves(ctx.store.journalTree, hashes.journalTrees, ctx.writer.journal, proofs);
+  return { payment: id, journal: ctx.writer.journal, proofs: placed, pending, hasMore };
 }
 
 /** The latest checkpoint of every stream: what a witness or an auditor would fetch and keep. */

@@ -2,6 +2,7 @@ import type { AuditRecord } from '../core/audit-record.js';
 import { PaylogError } from '../core/errors.js';
 import { isId } from '../core/ids.js';
 import type { Payment, PaymentStatus } from '../core/payment.js';
+import type { RecordPosition } from '../ports/journal-store.js';
 import type { PaymentPage } from '../ports/payment-store.js';
 import type { AppContext } from './context.js';
 
@@ -33,8 +34,42 @@ export async function listPayments(ctx: AppContext, merchantId: string, options:
   });
 }
 
-/** The payment's audit records in time order, each with its hash. */
-export async function paymentEvents(ctx: AppContext, merchantId: string, id: string): Promise<AuditRecord[]> {
+export const EVENTS_LIMIT_DEFAULT = 100;
+export const EVENTS_LIMIT_MAX = 100;
+/** How a page of records names where it starts: the last record received, as `<stream>:<seq>`. */
+const RECORD_CURSOR = /^(str_[0-9a-z]{26}):([1-9][0-9]{0,15})$/;
+
+export interface EventPageOptions {
+  limit?: number;
+  /** `<stream>:<seq>` of the last record of the previous page. */
+  startingAfter?: string;
+}
+
+export interface EventPage {
+  data: AuditRecord[];
+  hasMore: boolean;
+}
+
+/**
+ * A page of the payment's audit records in time order, each with its hash. Every idempotent
+ * replay adds a record, so a payment's records are paged like the payment list.
+ */
+export async function paymentEvents(ctx: AppContext, merchantId: string, id: string, options: EventPageOptions = {}): Promise<EventPage> {
   await getPayment(ctx, merchantId, id);
-  return ctx.store.journal.readByResource(id);
+  const limit = Math.min(options.limit ?? EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX);
+  const after = options.startingAfter === undefined ? undefined : await recordPosition(ctx, id, options.startingAfter);
+  const records = await ctx.store.journal.readByResource(id, { limit: limit + 1, ...(after && { after }) });
+  return { data: records.slice(0, limit), hasMore: records.length > limit };
+}
+
+/** Where the record a cursor names sits; it must be one of this payment's records. */
+async function recordPosition(ctx: AppContext, id: string, cursor: string): Promise<RecordPosition> {
+  const match = RECORD_CURSOR.exec(cursor);
+  const [record] = match ? await ctx.store.journal.readStream(match[1]!, Number(match[2]), 1) : [];
+  if (!record || record.seq !== Number(match?.[2]) || record.resource !== id) {
+    throw new PaylogError('parameter_invalid', {
+      param: 'startingAfter', message: '"startingAfter" must name a record of this payment as <stream>:<seq>, from the last page.',
+    });
+  }
+  return { ts: record.ts, stream: record.stream, seq: record.seq };
 }

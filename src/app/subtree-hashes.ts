@@ -1,5 +1,12 @@
 import { hashChildren } from '../core/merkle.js';
 import type { JournalStore } from '../ports/journal-store.js';
+import type { JournalTreeStore } from '../ports/journal-tree-store.js';
+
+/** Leaf hashes [lo, hi) of one tree (0-based), all of them. */
+export type LeafReader = (tree: string, lo: number, hi: number) => Promise<Buffer[]>;
+
+/** Leaves read per store round trip. */
+const READ_PAGE_LEAVES = 1_000;
 
 /** Leaves per cached block: perfect subtrees this size and larger are remembered once computed. */
 export const BLOCK_LEAVES = 256;
@@ -7,14 +14,39 @@ export const BLOCK_LEAVES = 256;
 export const CACHE_ENTRIES_MAX = 200_000;
 
 /**
- * RFC 6962 subtree hashes of stored streams, for inclusion proofs. Streams are append-only,
- * so a perfect subtree's hash never changes: those of BLOCK_LEAVES leaves and up are cached,
- * and a proof in a stream of millions of records reads a few blocks of leaves, not all of them.
+ * RFC 6962 subtree hashes of stored append-only trees (streams, or journal trees), for
+ * inclusion and consistency proofs. A perfect subtree's hash never changes: those of
+ * BLOCK_LEAVES leaves and up are cached, and a proof in a tree of millions of leaves reads a
+ * few blocks of leaves, not all of them.
  */
 export class SubtreeHashes {
   private readonly cache = new Map<string, Buffer>();
 
-  constructor(private readonly journal: JournalStore) {}
+  constructor(private readonly read: LeafReader) {}
+
+  /** Over the streams' records (a stream's leaf i is its record seq i + 1). */
+  static ofStreams(journal: JournalStore): SubtreeHashes {
+    return new SubtreeHashes(async (stream, lo, hi) => {
+      const hashes = await journal.readHashes(stream, lo + 1, hi - lo);
+      if (hashes.length !== hi - lo) throw new Error(`stream ${stream} has fewer than ${hi} records`);
+      return hashes.map((h) => Buffer.from(h, 'hex'));
+    });
+  }
+
+  /** Over the journal trees' leaves (the streams' checkpoints), keyed by journal name. */
+  static ofJournalTrees(store: JournalTreeStore): SubtreeHashes {
+    return new SubtreeHashes(async (journal, lo, hi) => {
+      const hashes: Buffer[] = [];
+      while (lo + hashes.length < hi) {
+        const from = lo + hashes.length;
+        const page = await store.readLeaves(journal, from, Math.min(READ_PAGE_LEAVES, hi - from));
+        if (page.length === 0 || page.some((leaf, i) => leaf.index !== from + i)) break;
+        hashes.push(...page.map((leaf) => Buffer.from(leaf.hash, 'hex')));
+      }
+      if (hashes.length !== hi - lo) throw new Error(`the journal tree ${journal} has fewer than ${hi} leaves`);
+      return hashes;
+    });
+  }
 
   /** MTH of leaves [lo, hi) of a stream (0-based leaf indexes). */
   async range(stream: string, lo: number, hi: number): Promise<Buffer> {
@@ -66,10 +98,8 @@ export class SubtreeHashes {
     return hash;
   }
 
-  private async leaves(stream: string, lo: number, hi: number): Promise<Buffer[]> {
-    const hashes = await this.journal.readHashes(stream, lo + 1, hi - lo);
-    if (hashes.length !== hi - lo) throw new Error(`stream ${stream} has fewer than ${hi} records`);
-    return hashes.map((h) => Buffer.from(h, 'hex'));
+  private leaves(stream: string, lo: number, hi: number): Promise<Buffer[]> {
+    return this.read(stream, lo, hi);
   }
 }
 

@@ -1,11 +1,11 @@
 import { parseCheckpointBody } from '../core/checkpoint.js';
 import { type CosignerKey, parseCosignerKey, verifyCosignature } from '../core/cosignature.js';
-import { consistencyProof, subtreeRoot } from '../core/merkle.js';
 import { parseRfc3339MsUtc } from '../core/parse-time.js';
 import { openNote } from '../core/tlog-checkpoint.js';
 import type { Clock } from '../ports/clock.js';
 import type { JournalTreeHead } from '../ports/journal-tree-store.js';
 import type { WitnessAnswer, WitnessClient } from '../ports/witness-client.js';
+import type { SubtreeHashes } from './subtree-hashes.js';
 
 /** Time one add-checkpoint request may take, answer included. */
 export const WITNESS_REQUEST_TIMEOUT_MS = 5_000;
@@ -66,8 +66,9 @@ export interface WitnessPushOptions {
   /** Each witness's submission prefix and cosignature/v1 verifier key. */
   witnesses: readonly { url: string; key: string }[];
   client: WitnessClient;
-  /** Hashes of the journal tree's first `size` leaves, from the store. */
-  leafHashes: (size: number) => Promise<Buffer[]>;
+  /** The journal tree's name and its stored subtree hashes: what consistency proofs are built from. */
+  journal: string;
+  tree: SubtreeHashes;
   /** Keeps cosignature lines on the stored head of that size (false: the head moved on). */
   saveCosignatures: (size: number, lines: string[]) => Promise<boolean>;
   clock: Clock;
@@ -126,8 +127,8 @@ export class WitnessPusher {
   private readonly aborter = new AbortController();
   /** Settles at the next change idle() cares about (a loop ends, or starts waiting to retry). */
   private changed = signal();
-  /** The leaves of the newest head being pushed, shared by the witnesses: read once per head. */
-  private leaves: { size: number; hashes: Promise<Buffer[] | null> } | null = null;
+  /** Whether the stored tree reproduces the newest head being pushed, checked once per head for every witness. */
+  private provable: { size: number; ok: Promise<boolean> } | null = null;
 
   constructor(private readonly options: WitnessPushOptions) {
     this.followers = options.witnesses.map((w) => new Follower(w.url, parseCosignerKey(w.key)));
@@ -144,7 +145,7 @@ export class WitnessPusher {
       if (!follower.running) {
         follower.running = this.follow(follower).finally(() => {
           follower.running = null;
-          if (this.followers.every((f) => f.running === null)) this.leaves = null;
+          if (this.followers.every((f) => f.running === null)) this.provable = null;
           this.notify();
         });
       }
@@ -222,9 +223,8 @@ export class WitnessPusher {
       if (old > head.size) return { kind: 'ahead' };
       let proof: Buffer[] = [];
       if (old > 0 && old < head.size) {
-        const leaves = await this.leavesOf(head);
-        if (leaves === null) return { kind: 'failed', status: null, reason: 'the stored journal tree does not reproduce the head this process signed; not sent' };
-        proof = consistencyProof(leaves, old, head.size);
+        if (!(await this.isProvable(head))) return { kind: 'failed', status: null, reason: 'the stored journal tree does not reproduce the head this process signed; not sent' };
+        proof = await this.options.tree.consistencyProof(this.options.journal, old, head.size);
       }
       let answer: WitnessAnswer;
       try {
@@ -273,23 +273,23 @@ export class WitnessPusher {
     return { kind: 'cosigned' };
   }
 
-  /** The head's leaves, read once for every witness, and only if they reproduce its signed root (null if not). */
-  private leavesOf(head: JournalTreeHead): Promise<Buffer[] | null> {
-    if (this.leaves?.size !== head.size) {
-      const hashes = this.options.leafHashes(head.size).then((leaves) => {
-        const root = leaves.length === head.size ? subtreeRoot(leaves, 0, head.size).toString('hex') : null;
-        if (root === head.root) return leaves;
-        this.options.onEvent?.({
-          kind: 'unprovable', size: head.size,
-          reason: root === null ? `the store holds ${leaves.length} of its ${head.size} leaves` : 'its stored leaves have another root',
-        });
-        return null;
-      });
-      // A store that failed is asked again on the next try.
-      hashes.catch(() => { if (this.leaves?.hashes === hashes) this.leaves = null; });
-      this.leaves = { size: head.size, hashes };
+  /** Whether the stored tree's first `head.size` leaves reproduce its signed root: checked once per head for every witness. */
+  private isProvable(head: JournalTreeHead): Promise<boolean> {
+    if (this.provable?.size !== head.size) {
+      const ok = this.options.tree.range(this.options.journal, 0, head.size).then(
+        (root) => {
+          if (root.toString('hex') === head.root) return true;
+          this.options.onEvent?.({ kind: 'unprovable', size: head.size, reason: 'its stored leaves have another root' });
+          return false;
+        },
+        (err: unknown) => {
+          this.options.onEvent?.({ kind: 'unprovable', size: head.size, reason: describe(err) });
+          return false;
+        },
+      );
+      this.provable = { size: head.size, ok };
     }
-    return this.leaves.hashes;
+    return this.provable.ok;
   }
 
   private warn(f: Follower, size: number, outcome: Extract<Outcome, { kind: 'transient' | 'failed' }>, suffix: string): void {

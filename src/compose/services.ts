@@ -6,7 +6,7 @@ import { DEFAULT_QUEUE_RECORDS_MAX, JournalWriter } from '../app/journal-writer.
 import { sealAbandonedStreams } from '../app/seal-streams.js';
 import { IdempotencyPurgeSchedule, type PurgeResult, purgeExpiredIdempotencyKeys } from '../app/purge-idempotency.js';
 import { JournalTreeAppender } from '../app/journal-tree.js';
-import { journalLeafHashes } from '../app/journal-tree-proofs.js';
+import { SubtreeHashes } from '../app/subtree-hashes.js';
 import { WITNESS_SHUTDOWN_MS, type WitnessEvent, WitnessPusher } from '../app/witness-push.js';
 import { createHttpWitnessClient } from '../adapters/witness-client/http.js';
 import type { JournalTreeHead } from '../ports/journal-tree-store.js';
@@ -144,7 +144,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const pusher = new WitnessPusher({
     witnesses: config.witnesses,
     client: createHttpWitnessClient(),
-    leafHashes: (size) => journalLeafHashes(ctx, size),
+    journal: config.journalName,
+    tree: SubtreeHashes.ofJournalTrees(store.journalTree),
     saveCosignatures: (size, lines) => store.journalTree.addCosignatures(config.journalName, size, lines),
     clock,
     random: () => random.next(),

@@ -102,6 +102,22 @@ export interface JournalStore {
   latestCheckpoint(streamId: string): Promise<StoredCheckpoint | null>;
   /** Records of one stream with seq ≥ fromSeq, ascending, at most `limit`. */
   readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]>;
-  /** Every record about one resource (a transaction ID), across streams, in time order. */
-  readByResource(resource: string): Promise<AuditRecord[]>;
+  /**
+   * Records about one resource (a transaction ID), across streams, in time order — ordered by
+   * (ts, stream, seq) — all of them, or a page: at most `limit`, after the position `after`.
+   */
+  readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]>;
+}
+
+/** Where a record sits in the (ts, stream, seq) order of its resource's records. */
+export interface RecordPosition {
+  ts: string;
+  stream: string;
+  seq: number;
+}
+
+/** A page of a resource's records: at most `limit`, strictly after `after` when given. */
+export interface ResourcePage {
+  after?: RecordPosition;
+  limit: number;
 }

@@ -32,6 +32,11 @@ export interface JournalTreeStore {
   append(journal: string, expectedSize: number, leaves: JournalLeaf[], next: Omit<JournalTreeHead, 'journal' | 'cosignatures'>): Promise<boolean>;
   /** Leaves with index ≥ fromIndex, ascending, at most `limit`. */
   readLeaves(journal: string, fromIndex: number, limit: number): Promise<JournalLeaf[]>;
+  /**
+   * The index of a leaf with this hex leaf hash (a look-up, not evidence: callers read the
+   * leaf back before they prove anything with it); null when no leaf has it.
+   */
+  findLeaf(journal: string, hash: string): Promise<number | null>;
   /** Adds cosignature lines to the head, if it is still the checkpoint of that size; false otherwise. */
   addCosignatures(journal: string, size: number, lines: string[]): Promise<boolean>;
 }

@@ -37,6 +37,17 @@ export function journalTreeContract(factory: StoreFactory): void {
       expect((await store.journalTree.head(J))?.note).toBe(`head ${winner}`);
     }));
 
+    it('finds where a leaf hash sits, in its journal only', withStore(factory, async (store) => {
+      const leaves = [0, 1, 2, 3].map((i) => ({ ...leaf(i), hash: `${i}`.padStart(64, 'e') }));
+      await store.journalTree.append(J, 0, leaves.slice(0, 3), head(3));
+      await store.journalTree.append(J, 3, leaves.slice(3), head(4));
+      for (const l of leaves) expect(await store.journalTree.findLeaf(J, l.hash)).toBe(l.index);
+      expect(await store.journalTree.findLeaf(J, 'f'.repeat(64))).toBeNull();
+      expect(await store.journalTree.findLeaf('another', leaves[1]!.hash)).toBeNull();
+      // The look-up is no leaf: reading the tree shows the leaves alone.
+      expect(await store.journalTree.readLeaves(J, 0, 10)).toEqual(leaves);
+    }));
+
     it('a first append races too', withStore(factory, async (store) => {
       const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.journalTree.append(J, 0, [{ ...leaf(0), note: `first ${i}` }], head(1))));
       expect(results.filter(Boolean)).toHaveLength(1);

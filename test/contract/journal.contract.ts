@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
 import { StreamConflictError } from '../../src/ports/store.js';
+import type { RecordPosition } from '../../src/ports/journal-store.js';
 import { StreamBuilder, claim, openStatus, openStream, payment, streamInfo, type StoreFactory, withStore } from './fixtures.js';
 
 export function journalContract(factory: StoreFactory): void {
@@ -112,6 +113,14 @@ export function journalContract(factory: StoreFactory): void {
       expect(await store.journal.readByResource('txn_1')).toEqual([a1, b1, a3, b2]);
       expect(await store.journal.readByResource('txn_2')).toEqual([a2]);
       expect(await store.journal.readByResource('txn_none')).toEqual([]);
+
+      // Pages follow the same order, each starting strictly after the position given.
+      const position = (r: AuditRecord): RecordPosition => ({ ts: r.ts, stream: r.stream, seq: r.seq });
+      expect(await store.journal.readByResource('txn_1', { limit: 3 })).toEqual([a1, b1, a3]);
+      expect(await store.journal.readByResource('txn_1', { after: position(b1), limit: 3 })).toEqual([a3, b2]);
+      expect(await store.journal.readByResource('txn_1', { after: position(a3), limit: 1 })).toEqual([b2]);
+      expect(await store.journal.readByResource('txn_1', { after: position(b2), limit: 3 })).toEqual([]);
+      expect(await store.journal.readByResource('txn_2', { after: position(a1), limit: 3 })).toEqual([a2]);
     }));
   });
 }

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.js';
 import { withJournalLeaves } from '../../src/app/journal-tree-receipt.js';
+import { SubtreeHashes } from '../../src/app/subtree-hashes.js';
 import { type AuditRecord, type RecordDraft, recordLine, sealRecord } from '../../src/core/audit-record.js';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
 import { cosign, cosignerFromPrivateKey, cosignerKeyOf } from '../../src/core/cosignature.js';
@@ -405,6 +406,9 @@ describe('a quorum of witnesses on the journal tree', () => {
 
 describe('paylog verify-proof with witnesses', () => {
   it('a receipt whose checkpoint is in a journal tree checkpoint a quorum cosigned: proven; without that proof: not', async () => {
+    // The server's receipt places each checkpoint in the journal tree (nobody cosigned it: no witnesses were configured).
+    expect(receipt.proofs.every((p) => p.journalLeaf !== undefined)).toBe(true);
+    const plain = { ...receipt, proofs: receipt.proofs.map(({ journalLeaf: _, ...entry }) => entry) };
     const store = copy('receipt');
     const opened = openSqliteStore({ path: store });
     let witnessed: typeof receipt;
@@ -412,14 +416,16 @@ describe('paylog verify-proof with witnesses', () => {
       const head = await opened.journalTree.head(JOURNAL);
       const text = parseNote(head?.note as string).text;
       await opened.journalTree.addCosignatures(JOURNAL, head?.size as number, [cosign(text, w1, 1_790_000_000).trimEnd()]);
-      witnessed = await withJournalLeaves(opened.journalTree, JOURNAL, receipt);
+      witnessed = { ...plain, proofs: await withJournalLeaves(opened.journalTree, SubtreeHashes.ofJournalTrees(opened.journalTree), JOURNAL, plain.proofs) };
     } finally {
       await opened.close();
     }
     expect(witnessed.proofs.every((p) => p.journalLeaf !== undefined)).toBe(true);
     const plainFile = join(dir, 'receipt.json');
+    const servedFile = join(dir, 'receipt-served.json');
     const witnessedFile = join(dir, 'receipt-witnessed.json');
-    writeFileSync(plainFile, JSON.stringify(receipt));
+    writeFileSync(plainFile, JSON.stringify(plain));
+    writeFileSync(servedFile, JSON.stringify(receipt));
     writeFileSync(witnessedFile, JSON.stringify(witnessed));
     const witnessFlags = ['--witness-key', cosignerKeyOf(w1), '--witness-key', cosignerKeyOf(w2), '--witness-quorum', '1'];
     const ok = runPaylog(['verify-proof', witnessedFile, '--key', KEY, ...witnessFlags], env);
@@ -429,6 +435,10 @@ describe('paylog verify-proof with witnesses', () => {
     const unwitnessed = runPaylog(['verify-proof', plainFile, '--key', KEY, ...witnessFlags], env);
     expect(unwitnessed.status).toBe(1);
     expect(unwitnessed.stdout).toMatch(/INVALID .*\(no journalLeaf\), so no witness vouches for it/);
+    const uncosigned = runPaylog(['verify-proof', servedFile, '--key', KEY, ...witnessFlags], env);
+    expect(uncosigned.status).toBe(1);
+    expect(uncosigned.stdout).toMatch(/carries 0 valid cosignatures from the witness keys given, 1 required/);
+    expect(runPaylog(['verify-proof', servedFile, '--key', KEY], env).status).toBe(0);
     const short = runPaylog(['verify-proof', witnessedFile, '--key', KEY, '--witness-key', cosignerKeyOf(w1), '--witness-key', cosignerKeyOf(w2), '--witness-quorum', '2'], env);
     expect(short.status).toBe(1);
     expect(short.stdout).toMatch(/carries 1 valid cosignature from the witness keys given, 2 required/);

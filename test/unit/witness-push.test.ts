@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpWitnessClient } from '../../src/adapters/witness-client/http.js';
 import type { Caller } from '../../src/app/context.js';
 import { createPayment } from '../../src/app/create-payment.js';
+import { SubtreeHashes } from '../../src/app/subtree-hashes.js';
 import { type WitnessEvent, type WitnessPushOptions, WitnessPusher, logWitnessEvent } from '../../src/app/witness-push.js';
 import { parseAddCheckpointRequest } from '../../src/app/witness/request.js';
 import { startServices } from '../../src/compose/services.js';
@@ -113,11 +114,19 @@ async function startWitness(name = 'witness.test/w1', logs = [tree.vkey]): Promi
   return witness;
 }
 
+/** The journal tree as a store holding these leaves would give it to the pusher. */
+function over(leaves: readonly Buffer[]): Pick<WitnessPushOptions, 'journal' | 'tree'> {
+  return { journal: JOURNAL, tree: new SubtreeHashes(async (_journal, lo, hi) => {
+    if (hi > leaves.length) throw new Error(`the store holds ${leaves.length} leaves`);
+    return leaves.slice(lo, hi);
+  }) };
+}
+
 function pusherFor(witnesses: InProcessWitness[], options: Partial<WitnessPushOptions> = {}, limits = {}): WitnessPusher {
   const pusher = new WitnessPusher({
     witnesses: witnesses.map((w) => ({ url: w.url, key: w.vkey })),
     client,
-    leafHashes: async (size) => tree.leaves.slice(0, size),
+    ...over(tree.leaves),
     saveCosignatures: async (size, lines) => { saved.push({ size, lines }); return true; },
     clock: { now: () => nowMs },
     random: () => 0.5,
@@ -134,7 +143,7 @@ function pusherFor(witnesses: InProcessWitness[], options: Partial<WitnessPushOp
 async function seed(witness: InProcessWitness, source: Tree, size: number): Promise<void> {
   const other = new WitnessPusher({
     witnesses: [{ url: witness.url, key: witness.vkey }], client: createHttpWitnessClient(),
-    leafHashes: async (n) => source.leaves.slice(0, n), saveCosignatures: async () => true,
+    ...over(source.leaves), saveCosignatures: async () => true,
     clock: { now: () => nowMs }, random: () => 0, limits: FAST,
   });
   other.push(source.head(size));
@@ -330,7 +339,7 @@ describe('WitnessPusher', () => {
     const witness = await startWitness();
     await seed(witness, tree, 10);
     const tampered = tree.fork('-tampered', 15).grow(25);
-    const pusher = pusherFor([witness], { leafHashes: async (size) => tampered.leaves.slice(0, size) });
+    const pusher = pusherFor([witness], over(tampered.leaves));
     pusher.push(tree.head(40));
     await pusher.idle(10_000);
     expect(client.sent.map((s) => [s.old, s.size])).toEqual([[0, 40]]);
@@ -355,7 +364,7 @@ describe('WitnessPusher', () => {
     const hanging = await hangingServer();
     const pusher = new WitnessPusher({
       witnesses: [{ url: hanging.url, key: cosignerKeyOf(cosignerFromPrivateKey('witness.test/slow', generateKeyPairSync('ed25519').privateKey)) }],
-      client: createHttpWitnessClient(), leafHashes: async () => [], saveCosignatures: async () => true,
+      client: createHttpWitnessClient(), ...over([]), saveCosignatures: async () => true,
       clock: { now: () => nowMs }, random: () => 0.5, limits: { requestTimeoutMs: 120_000 },
     });
     cleanups.push(async () => pusher.stop());

@@ -82,7 +82,15 @@ export const RecordSchema = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown()), hash: Type.String(),
 });
 
-export const EventListSchema = Type.Object({ data: Type.Array(RecordSchema) });
+export const EventListSchema = Type.Object({
+  data: Type.Array(RecordSchema),
+  hasMore: Type.Boolean({ description: 'more records follow: ask again with startingAfter naming the last one' }),
+});
+
+export const EventPageQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–100, default 100' })),
+  startingAfter: Type.Optional(Type.String({ maxLength: 64, description: "the last record received, as '<stream>:<seq>'" })),
+}, { additionalProperties: false });
 
 export const CheckpointSchema = Type.Object({
   stream: Type.String(), size: Type.Integer(), root: Type.String(), note: Type.String({ description: 'C2SP tlog-checkpoint signed note' }), createdAt: Type.String(),
@@ -112,8 +120,14 @@ export const ProofSchema = Type.Object({
     proof: Type.Array(Type.String(), { description: 'hex RFC 6962 audit path, bottom up' }),
     treeSize: Type.Integer(),
     checkpoint: Type.String({ description: 'the signed note the proof leads to' }),
+    journalLeaf: Type.Optional(Type.Object({
+      index: Type.Integer({ description: "the checkpoint's leaf index in the journal tree" }),
+      proof: Type.Array(Type.String(), { description: 'hex RFC 6962 audit path to the journal tree checkpoint, bottom up' }),
+      checkpoint: Type.String({ description: "the journal tree's checkpoint note, with the witnesses' cosignature lines" }),
+    }, { description: 'where the checkpoint sits in the journal tree (absent until it joins it)' })),
   })),
   pending: Type.Array(RecordSchema, { description: 'records not yet covered by a checkpoint of their stream' }),
+  hasMore: Type.Boolean({ description: 'more records follow: ask again with startingAfter naming the last one' }),
 });
 
 export const ConsistencySchema = Type.Object({

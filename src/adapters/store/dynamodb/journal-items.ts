@@ -1,5 +1,5 @@
 import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
-import type { StoredCheckpoint, StreamStatus } from '../../../ports/journal-store.js';
+import type { RecordPosition, StoredCheckpoint, StreamStatus } from '../../../ports/journal-store.js';
 import type { Item } from './connection.js';
 
 /** Digits of the seq in `tsKey`: Number.MAX_SAFE_INTEGER has 16, so string order is numeric order. */
@@ -17,10 +17,14 @@ export function journalItem(record: AuditRecord): Item {
   };
   if (record.resource !== null) {
     item.resource = record.resource;
-    // Time order, then stream and seq for equal times; '#' sorts below every ID character.
-    item.tsKey = `${record.ts}#${record.stream}#${String(record.seq).padStart(SEQ_DIGITS, '0')}`;
+    item.tsKey = tsKeyOf(record);
   }
   return item;
+}
+
+/** byResource's sort key: time order, then stream and seq for equal times; '#' sorts below every ID character. */
+export function tsKeyOf(position: RecordPosition): string {
+  return `${position.ts}#${position.stream}#${String(position.seq).padStart(SEQ_DIGITS, '0')}`;
 }
 
 export function toStreamStatus(item: Item): StreamStatus {

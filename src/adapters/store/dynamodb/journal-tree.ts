@@ -6,13 +6,14 @@ import { isConditionFailed } from './errors.js';
 
 /** The head's sort key: below every leaf's. */
 const HEAD_IDX = -1;
-/** Leaves one append may carry: DynamoDB's 100 items per transaction, less the head. */
-export const TREE_APPEND_LEAVES_MAX = 99;
+/** Leaves one append may carry: DynamoDB's 100 items per transaction, less the head, two items a leaf. */
+export const TREE_APPEND_LEAVES_MAX = 49;
 
 /**
  * A journal tree in one table: leaves at idx 0, 1, … and the head at idx -1. An append is one
  * transaction of the new leaves (each only if absent) and the head (only if still at the
- * expected size), so of two writers appending from one size exactly one wins.
+ * expected size), so of two writers appending from one size exactly one wins. Each leaf also
+ * gets a look-up item, `<journal> <leaf hash>` at its idx, to find where a checkpoint sits.
  */
 export class DynamoJournalTreeStore implements JournalTreeStore {
   private readonly table: string;
@@ -41,6 +42,10 @@ export class DynamoJournalTreeStore implements JournalTreeStore {
             ConditionExpression: 'attribute_not_exists(#idx)', ExpressionAttributeNames: attributeNames('idx'),
           },
         })),
+        // One look-up item per distinct hash (a transaction names an item once).
+        ...[...new Map(leaves.map((leaf) => [leaf.hash, leaf] as const)).values()].map((leaf) => ({
+          Put: { TableName: this.table, Item: { journal: lookupKey(journal, leaf.hash), idx: leaf.index } },
+        })),
         {
           Put: {
             TableName: this.table,
@@ -57,6 +62,16 @@ export class DynamoJournalTreeStore implements JournalTreeStore {
       throw err;
     }));
     return outcome === 'appended';
+  }
+
+  async findLeaf(journal: string, hash: string): Promise<number | null> {
+    const [item] = await this.conn.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: '#journal = :key',
+      ExpressionAttributeNames: attributeNames('journal'),
+      ExpressionAttributeValues: { ':key': lookupKey(journal, hash) },
+    }, 1);
+    return item ? (item.idx as number) : null;
   }
 
   async readLeaves(journal: string, fromIndex: number, limit: number): Promise<JournalLeaf[]> {
@@ -95,4 +110,9 @@ function lostRace(err: unknown): boolean {
   if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return false;
   const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.some((r) => r.Code === 'ConditionalCheckFailed');
+}
+
+/** The partition of a leaf hash's look-up item: journal names hold no spaces, so it is no journal's. */
+function lookupKey(journal: string, hash: string): string {
+  return `${journal} ${hash}`;
 }

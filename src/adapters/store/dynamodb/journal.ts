@@ -12,7 +12,7 @@
 import { type AuditRecord, GENESIS_PREV } from '../../../core/audit-record.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
 import type {
-  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+  CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,7 +20,7 @@ import { explainCancellation } from './cancellation.js';
 import { type PlannedTransaction, type TableNames, planCommit } from './commit-plan.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
 import { isConditionFailed, oldItemOf } from './errors.js';
-import { toCheckpoint, toStreamStatus } from './journal-items.js';
+import { toCheckpoint, toStreamStatus, tsKeyOf } from './journal-items.js';
 import { TABLES, type TableName } from './tables.js';
 
 /** The value of `open` on an open stream: the partition of byOpenLease. */
@@ -144,15 +144,18 @@ export class DynamoJournalStore implements JournalStore {
    * Through the byResource index, which in real DynamoDB is eventually consistent (a GSI
    * cannot be read strongly): a record committed a moment ago may be missing for a moment.
    */
-  async readByResource(resource: string): Promise<AuditRecord[]> {
-    const items = await this.conn.queryEvery({
+  async readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]> {
+    const query = {
       TableName: this.tables.journal,
       IndexName: 'byResource',
-      KeyConditionExpression: '#resource = :resource',
-      ExpressionAttributeNames: attributeNames('resource', 'body'),
-      ExpressionAttributeValues: { ':resource': resource },
+      KeyConditionExpression: page?.after ? '#resource = :resource AND #tsKey > :after' : '#resource = :resource',
+      ExpressionAttributeNames: attributeNames('resource', 'body', ...(page?.after ? ['tsKey'] : [])),
+      ExpressionAttributeValues: { ':resource': resource, ...(page?.after && { ':after': tsKeyOf(page.after) }) },
       ProjectionExpression: '#body',
-    }, RECORDS_PER_RESOURCE_MAX, `records about ${resource}`);
+    };
+    const items = page
+      ? await this.conn.queryAll(query, page.limit)
+      : await this.conn.queryEvery(query, RECORDS_PER_RESOURCE_MAX, `records about ${resource}`);
     return items.map((item) => JSON.parse(item.body as string) as AuditRecord);
   }
 

@@ -28,6 +28,11 @@ export class MemoryJournalTreeStore implements JournalTreeStore {
     return copy(leaves.slice(Math.max(fromIndex, 0), Math.max(fromIndex, 0) + Math.max(limit, 0)));
   }
 
+  async findLeaf(journal: string, hash: string): Promise<number | null> {
+    this.state.assertOpen();
+    return (this.state.treeLeaves.get(journal) ?? []).find((leaf) => leaf.hash === hash)?.index ?? null;
+  }
+
   async addCosignatures(journal: string, size: number, lines: string[]): Promise<boolean> {
     this.state.assertOpen();
     const head = this.state.treeHeads.get(journal);

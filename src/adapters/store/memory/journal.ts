@@ -1,6 +1,6 @@
 import type { AuditRecord } from '../../../core/audit-record.js';
 import type {
-  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+  CommitUnit, JournalStore, RecordPosition, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
@@ -126,11 +126,13 @@ export class MemoryJournalStore implements JournalStore {
     return records.slice(Math.max(fromSeq, 1) - 1, Math.max(fromSeq, 1) - 1 + Math.max(limit, 0)).map(copy);
   }
 
-  async readByResource(resource: string): Promise<AuditRecord[]> {
+  async readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]> {
     this.state.assertOpen();
-    return [...(this.state.byResource.get(resource) ?? [])]
-      .sort((a, b) => compare(a.ts, b.ts) || compare(a.stream, b.stream) || a.seq - b.seq)
-      .map(copy);
+    const order = (a: RecordPosition, b: RecordPosition): number => compare(a.ts, b.ts) || compare(a.stream, b.stream) || a.seq - b.seq;
+    const all = [...(this.state.byResource.get(resource) ?? [])].sort(order);
+    if (!page) return all.map(copy);
+    const after = page.after;
+    return all.filter((r) => after === undefined || order(r, after) > 0).slice(0, page.limit).map(copy);
   }
 
   /** Throws for an unknown stream: records nobody registered would be invisible to listStreams. */

@@ -49,6 +49,13 @@ export class PostgresJournalTreeStore implements JournalTreeStore {
     return rows.map((r) => ({ index: Number(r.index), note: r.note, hash: r.hash }));
   }
 
+  async findLeaf(journal: string, hash: string): Promise<number | null> {
+    const { rows: [row] } = await this.conn.query<{ index: string | null }>({
+      name: 'tree-find-leaf', text: 'SELECT min(idx) AS "index" FROM journal_tree WHERE journal = $1 AND hash = $2', values: [journal, hash],
+    });
+    return row?.index == null ? null : Number(row.index);
+  }
+
   async addCosignatures(journal: string, size: number, lines: string[]): Promise<boolean> {
     return this.conn.transaction(async (client) => {
       const { rows } = await client.query<{ cosignatures: string[] }>({

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
 import type {
-  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamState, StreamStatus,
+  CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamState, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
@@ -162,10 +162,16 @@ export class PostgresJournalStore implements JournalStore {
     return rows.map((r) => r.hash);
   }
 
-  async readByResource(resource: string): Promise<AuditRecord[]> {
-    const { rows } = await this.conn.query<{ body: string }>({
-      name: 'journal-by-resource', text: 'SELECT body FROM journal WHERE resource = $1 ORDER BY ts, stream, seq', values: [resource],
-    });
+  async readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]> {
+    const after = page?.after ?? { ts: '', stream: '', seq: 0 };
+    const { rows } = await this.conn.query<{ body: string }>(page
+      ? {
+        // '' sorts before every ts (COLLATE "C"): no `after` is the start.
+        name: 'journal-by-resource-page',
+        text: 'SELECT body FROM journal WHERE resource = $1 AND (ts, stream, seq) > ($2, $3, $4) ORDER BY ts, stream, seq LIMIT $5',
+        values: [resource, after.ts, after.stream, after.seq, page.limit],
+      }
+      : { name: 'journal-by-resource', text: 'SELECT body FROM journal WHERE resource = $1 ORDER BY ts, stream, seq', values: [resource] });
     return rows.map((r) => JSON.parse(r.body) as AuditRecord);
   }
 

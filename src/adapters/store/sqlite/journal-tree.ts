@@ -10,10 +10,12 @@ type HeadRow = Omit<JournalTreeHead, 'frontier' | 'cosignatures'> & { frontier: 
 export class SqliteJournalTreeStore implements JournalTreeStore {
   private readonly headStmt: Statement;
   private readonly leavesStmt: Statement;
+  private readonly findLeafStmt: Statement;
 
   constructor(private readonly conn: SqliteConnection) {
     this.headStmt = conn.db.prepare('SELECT journal, size, root, note, frontier, cosignatures FROM journal_tree_heads WHERE journal = ?');
     this.leavesStmt = conn.db.prepare('SELECT idx AS "index", note, hash FROM journal_tree WHERE journal = ? AND idx >= ? ORDER BY idx LIMIT ?');
+    this.findLeafStmt = conn.db.prepare('SELECT min(idx) FROM journal_tree WHERE journal = ? AND hash = ?').pluck();
   }
 
   head(journal: string): Promise<JournalTreeHead | null> {
@@ -26,6 +28,10 @@ export class SqliteJournalTreeStore implements JournalTreeStore {
   async append(journal: string, expectedSize: number, leaves: JournalLeaf[], next: Omit<JournalTreeHead, 'journal' | 'cosignatures'>): Promise<boolean> {
     checkTreeAppend(expectedSize, leaves, next.size); // here too: an error crosses to the write thread without its class
     return (await this.conn.write({ kind: 'tree.append', journal, expectedSize, leaves, next })) as boolean;
+  }
+
+  findLeaf(journal: string, hash: string): Promise<number | null> {
+    return this.conn.run(() => (this.findLeafStmt.get(journal, hash) as number | null | undefined) ?? null);
   }
 
   readLeaves(journal: string, fromIndex: number, limit: number): Promise<JournalLeaf[]> {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
 import type {
-  CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
+  CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import type { SqliteConnection } from './connection.js';
@@ -19,6 +19,7 @@ export class SqliteJournalStore implements JournalStore {
   private readonly headStmt: Statement;
   private readonly readStreamStmt: Statement;
   private readonly byResourceStmt: Statement;
+  private readonly byResourcePageStmt: Statement;
   private readonly readHashesStmt: Statement;
   private readonly latestCheckpointsStmt: Statement;
   private readonly latestCheckpointStmt: Statement;
@@ -42,6 +43,9 @@ export class SqliteJournalStore implements JournalStore {
     this.headStmt = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
     this.readStreamStmt = db.prepare('SELECT body FROM journal WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
     this.byResourceStmt = db.prepare('SELECT body FROM journal WHERE resource = ? ORDER BY ts, stream, seq').pluck();
+    this.byResourcePageStmt = db.prepare(`
+      SELECT body FROM journal WHERE resource = @resource AND (ts, stream, seq) > (@ts, @stream, @seq)
+      ORDER BY ts, stream, seq LIMIT @limit`).pluck();
   }
 
   createStream(info: StreamInfo): Promise<void> {
@@ -108,8 +112,11 @@ export class SqliteJournalStore implements JournalStore {
     return this.conn.run(() => parseAll(this.readStreamStmt.all(streamId, fromSeq, limit)));
   }
 
-  readByResource(resource: string): Promise<AuditRecord[]> {
-    return this.conn.run(() => parseAll(this.byResourceStmt.all(resource)));
+  readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]> {
+    if (!page) return this.conn.run(() => parseAll(this.byResourceStmt.all(resource)));
+    // '' sorts before every ts: no `after` is the start.
+    const after = page.after ?? { ts: '', stream: '', seq: 0 };
+    return this.conn.run(() => parseAll(this.byResourcePageStmt.all({ resource, ...after, limit: page.limit })));
   }
 
   private storedHead(streamId: string): StreamHead | null {

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../../app/context.js';
 import { createPayment } from '../../../app/create-payment.js';
-import { getPayment, listPayments, paymentEvents } from '../../../app/read-payments.js';
+import { EVENTS_LIMIT_MAX, type EventPageOptions, getPayment, listPayments, paymentEvents } from '../../../app/read-payments.js';
 import { validateIdempotencyKey } from '../../../app/validate-payment.js';
 import { PaylogError } from '../../../core/errors.js';
 import type { PaymentRequest } from '../../../core/payment.js';
 import { callerOf } from '../caller.js';
-import { CheckpointListSchema, ConsistencySchema, EventListSchema, JournalConsistencySchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
+import { CheckpointListSchema, ConsistencySchema, EventListSchema, EventPageQuery, JournalConsistencySchema, IdParams, ListQuery, PaymentListSchema, PaymentRequestBody, ProofSchema } from '../schemas.js';
 import { consistency, latestCheckpoints, paymentProof } from '../../../app/proofs.js';
 import { journalCheckpoint, journalConsistency } from '../../../app/journal-tree-proofs.js';
 import { Type } from '@sinclair/typebox';
@@ -21,7 +21,7 @@ const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 
 export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLimitPerSecond: number): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-  const subtrees = new SubtreeHashes(ctx.store.journal);
+  const hashes = { streams: SubtreeHashes.ofStreams(ctx.store.journal), journalTrees: SubtreeHashes.ofJournalTrees(ctx.store.journalTree) };
   // With rate limiting off the plugin is not registered and this config is ignored.
   const config = { rateLimit: { max: Math.max(1, rateLimitPerSecond), timeWindow: 1000 } };
   // Routes that read the audit trail: each read is an audit.read record (see audit-reads.ts).
@@ -69,16 +69,19 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
 
   app.get('/v1/payments/:id/events', {
     config: auditRead,
-    schema: { summary: "A payment's audit records, in order, with their hashes", params: IdParams, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } } },
-  }, async (request) => ({ data: await paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id) }));
+    schema: {
+      summary: "A payment's audit records, in order, with their hashes (paged)",
+      params: IdParams, querystring: EventPageQuery, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } },
+    },
+  }, async (request) => paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id, eventPage(request.query)));
 
   app.get('/v1/payments/:id/proof', {
     config: auditRead,
     schema: {
       summary: "Inclusion proofs of a payment's audit records against signed checkpoints (a receipt to keep)",
-      params: IdParams, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
+      params: IdParams, querystring: EventPageQuery, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
     },
-  }, async (request) => paymentProof(ctx, subtrees, request.apiKey?.merchantId ?? '', request.params.id));
+  }, async (request) => paymentProof(ctx, hashes, request.apiKey?.merchantId ?? '', request.params.id, eventPage(request.query)));
 
   app.get('/v1/audit/streams/:stream/consistency', {
     config: auditRead,
@@ -88,7 +91,7 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
       response: { 200: ConsistencySchema, '4xx': { $ref: 'Error#' } },
     },
-  }, async (request) => consistency(ctx, subtrees, request.params.stream, Number(request.query.from), Number(request.query.to)));
+  }, async (request) => consistency(ctx, hashes.streams, request.params.stream, Number(request.query.from), Number(request.query.to)));
 
   app.get('/v1/audit/checkpoints', {
     config: auditRead,
@@ -102,5 +105,14 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
       response: { 200: JournalConsistencySchema, '4xx': { $ref: 'Error#' } },
     },
-  }, async (request) => journalConsistency(ctx, Number(request.query.from), Number(request.query.to)));
+  }, async (request) => journalConsistency(ctx, hashes.journalTrees, Number(request.query.from), Number(request.query.to)));
+}
+
+/** The page a records query asks for; `limit` arrives as text (coercion is off) and is checked here. */
+function eventPage(query: { limit?: string; startingAfter?: string }): EventPageOptions {
+  const limit = query.limit === undefined ? undefined : Number(query.limit);
+  if (limit !== undefined && (limit < 1 || limit > EVENTS_LIMIT_MAX)) {
+    throw new PaylogError('parameter_invalid', { param: 'limit', message: `"limit" must be from 1 to ${EVENTS_LIMIT_MAX}.` });
+  }
+  return { ...(limit !== undefined && { limit }), ...(query.startingAfter !== undefined && { startingAfter: query.startingAfter }) };
 }
