@@ -1,6 +1,7 @@
 import type { JsonObject, Outcome, RecordDraft, RecordType } from '../core/audit-record.js';
 import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
+import { redactedDraft } from './records.js';
 
 /** Distinct values a summary counts per dimension; further values are counted under OTHER_VALUE. */
 export const SUMMARY_VALUES_MAX = 32;
@@ -162,7 +163,7 @@ export class RecordAggregator {
 
   private writeSummaries(tallies: Map<string, Tally>, startMs: number, endMs: number): void {
     const records: RecordDraft[] = [];
-    for (const [key, tally] of tallies) if (tally.counted > 0) records.push(this.summary(key, tally, startMs, endMs));
+    for (const [key, tally] of tallies) if (tally.counted > 0) records.push(redactedDraft(this.summary(key, tally, startMs, endMs)));
     if (records.length === 0) return;
     const previous = this.writing;
     this.writing = (async () => {

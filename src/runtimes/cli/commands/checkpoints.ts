@@ -22,7 +22,7 @@ export function registerCheckpoints(program: Command): void {
     .description("GET <url>/v1/audit/checkpoints and keep what it returns — the journal tree's checkpoint with its cosignatures, and every stream's — as JSON lines")
     .option('--url <url>', 'the paylog server [PAYLOG_URL]', process.env.PAYLOG_URL ?? 'http://127.0.0.1:3000')
     // Registered only to refuse it with the alternative: a secret on a command line is read by every local user (ps).
-    .option('--key <secret>', 'refused: give the API secret key, sent as a bearer token, in PAYLOG_API_KEY')
+    .option('--key <secret>', 'refused: give an auditor key (keys create --role auditor), sent as a bearer token, in PAYLOG_API_KEY')
     .option('--out <file>', 'append to this file (made if missing), each stream checkpoint once; without it, the lines are printed')
     .action(async (opts: { url: string; key?: string; out?: string }) => {
       if (opts.key !== undefined) throw secretFlagError('PAYLOG_API_KEY', 'key', 'PAYLOG_API_KEY');
