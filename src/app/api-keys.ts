@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { JsonObject } from '../core/audit-record.js';
 import { PaylogError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { DEFAULT_KEY_ROLE, KEY_ROLES, type KeyRole, isKeyRole } from '../core/key-role.js';
@@ -28,6 +29,8 @@ export async function createApiKey(
   merchantId: string,
   name: string | null,
   role: KeyRole = DEFAULT_KEY_ROLE,
+  /** Recorded with key.created, e.g. the operating-system user who ran the command. */
+  context: JsonObject = {},
 ): Promise<{ key: ApiKey; secret: string }> {
   if (!isKeyRole(role)) {
     throw new PaylogError('parameter_invalid', { param: 'role', message: `roles are ${KEY_ROLES.join(' or ')}.` });
@@ -45,16 +48,16 @@ export async function createApiKey(
     createdAt: rfc3339(nowMs), revokedAt: null,
   };
   await ctx.store.keys.create(key);
-  await ctx.writer.append({ records: [draft(caller, 'key.created', key.id, 'success', { merchantId, name, role })] });
+  await ctx.writer.append({ records: [draft(caller, 'key.created', key.id, 'success', { merchantId, name, role, ...context })] });
   return { key, secret };
 }
 
-export async function revokeApiKey(ctx: AppContext, caller: Caller, id: string): Promise<ApiKey> {
+export async function revokeApiKey(ctx: AppContext, caller: Caller, id: string, context: JsonObject = {}): Promise<ApiKey> {
   const key = await ctx.store.keys.revoke(id, rfc3339(ctx.clock.now()));
   if (!key) throw new PaylogError('resource_missing', { param: 'id', message: `No such API key: '${id}'.` });
   // Refused by this process from now on; other processes stop trusting it within their cache age.
   ctx.apiKeyCache.forget(key.secretHash);
-  await ctx.writer.append({ records: [draft(caller, 'key.revoked', key.id, 'success', { merchantId: key.merchantId })] });
+  await ctx.writer.append({ records: [draft(caller, 'key.revoked', key.id, 'success', { merchantId: key.merchantId, ...context })] });
   return key;
 }
 

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,21 @@ describe('paylog keys', () => {
     expect(keys.map((k) => [k.merchantId, k.name]).sort()).toEqual([['acme', 'ci'], ['globex', 'deploy']]);
     for (const secret of [a, b]) expect(stdout).not.toContain(secret);
     expect(stdout).not.toMatch(/sk_test_|secret/i);
+  });
+
+  it('creating and revoking a key are journaled: key.created and key.revoked name the key, its merchant and who acted, and the journal verifies', () => {
+    const secret = createKey('acme', 'till-1');
+    const [key] = listedKeys();
+    ok(['keys', 'revoke', key?.id as string]);
+    const records = exported().filter((r) => r.type.startsWith('key.'));
+    expect(records.map((r) => [r.type, r.resource, r.outcome])).toEqual([['key.created', key?.id, 'success'], ['key.revoked', key?.id, 'success']]);
+    for (const r of records) {
+      expect(r.actor).toBe('system:cli');
+      expect(r.data).toMatchObject({ merchantId: 'acme', osUser: userInfo().username });
+      expect(new Date(r.ts).toISOString()).toBe(r.ts);
+    }
+    expect(JSON.stringify(records)).not.toContain(secret);
+    ok(['verify', '--key', ok(['keys', 'public']).trim()]);
   });
 
   it('revoke marks the key revoked in the list; an unknown key exits non-zero with one clear line', () => {

@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { osUser } from '../os-user.js';
 import type { Command } from 'commander';
 import { storeRecords } from '../../../app/journal-source.js';
 import { draft } from '../../../app/records.js';
@@ -42,15 +42,6 @@ export function registerExport(program: Command): void {
         await services.close();
       }
     });
-}
-
-/** Who ran the export, as the operating system knows them (the record's actor is the process). */
-function osUser(): string | null {
-  try {
-    return userInfo().username;
-  } catch {
-    return null;
-  }
 }
 
 function normalizeSince(raw: string): string {

@@ -1,3 +1,4 @@
+import { osUser } from '../os-user.js';
 import { type Command, Option } from 'commander';
 import { createApiKey, revokeApiKey } from '../../../app/api-keys.js';
 import { openStore } from '../../../compose/open-store.js';
@@ -22,7 +23,7 @@ export function registerKeys(program: Command): void {
       if (role === 'auditor' && merchant !== null) throw new Error('--merchant: an auditor key belongs to no merchant; leave --merchant out');
       const services = await startServices(configFrom(opts), { role: 'cli' });
       try {
-        const { key, secret } = await createApiKey(services.ctx, services.system, merchant ?? '', typeof opts.name === 'string' ? opts.name : null, role);
+        const { key, secret } = await createApiKey(services.ctx, services.system, merchant ?? '', typeof opts.name === 'string' ? opts.name : null, role, { osUser: osUser() });
         const owner = key.role === 'auditor' ? 'an auditor (reads /v1/audit/*, no payments)' : `merchant ${key.merchantId}`;
         process.stderr.write(`Created ${key.id} for ${owner}. The secret is shown once; store it now:\n`);
         process.stdout.write(`${secret}\n`);
@@ -54,7 +55,7 @@ export function registerKeys(program: Command): void {
     .action(async (keyId: string, opts: Record<string, unknown>) => {
       const services = await startServices(configFrom(opts), { role: 'cli' });
       try {
-        const key = await revokeApiKey(services.ctx, services.system, keyId);
+        const key = await revokeApiKey(services.ctx, services.system, keyId, { osUser: osUser() });
         process.stdout.write(`Revoked ${key.id} (${key.role === 'auditor' ? 'auditor' : `merchant ${key.merchantId}`}) at ${key.revokedAt}\n`);
       } finally {
         await services.close();
