@@ -290,12 +290,14 @@ export class PaylogStack extends Stack {
         ...(label ? { label } : {}),
       });
 
+    // Each alarm is named (and its construct ID is) the Prometheus alert for the same condition in
+    // deploy/prometheus/paylog-rules.yml, so one runbook (docs/operations.md) serves both.
     const alarms: Record<string, cloudwatch.Alarm> = {};
-    const alarm = (id: string, name: string, description: string, metric: cloudwatch.IMetric, threshold: number,
+    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, threshold: number,
       comparisonOperator: cloudwatch.ComparisonOperator, treatMissingData: cloudwatch.TreatMissingData): void => {
-      const created = new cloudwatch.Alarm(this, id, {
+      const created = new cloudwatch.Alarm(this, name, {
         alarmName: `${prefix}-${name}`,
-        alarmDescription: description,
+        alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`,
         metric,
         threshold,
         comparisonOperator,
@@ -305,18 +307,19 @@ export class PaylogStack extends Stack {
       });
       created.addAlarmAction(action);
       created.addOkAction(action);
-      alarms[id] = created;
+      alarms[name] = created;
     };
     const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    const over = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
     // Counts: the service emits a metric only when something happens, so "no data" means
     // "none happened" — not breaching. Missing data must not leave an alarm in ALARM either.
     const noneHappened = cloudwatch.TreatMissingData.NOT_BREACHING;
 
-    alarm('PaymentsFailedAlarm', 'payments-failed',
+    alarm('PaylogPaymentsFailed',
       'At least one payment failed (gateway error or retries exhausted) in 5 minutes. Find it with the "payments by outcome" query.',
       paylogMetric(METRIC_NAMES.paymentsFailed), 1, atLeast, noneHappened);
 
-    alarm('PaymentFailureRateAlarm', 'payment-failure-rate',
+    alarm('PaylogPaymentFailureRate',
       'More than 5% of the payments that ended in 5 minutes failed.',
       new cloudwatch.MathExpression({
         // FILL(…, 0): an outcome with no data point in the period counts as zero instead of
@@ -331,30 +334,46 @@ export class PaylogStack extends Stack {
         label: 'Failed payments (%)',
         period,
       }),
-      5, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      5, over,
       // No payments in the period leaves the rate undefined (0/0), not high: not breaching.
       // Every failure is already caught by the count alarm above, so nothing hides here.
       noneHappened);
 
-    alarm('PaymentsDeclinedSpikeAlarm', 'payments-declined-spike',
+    alarm('PaylogPaymentsDeclinedSpike',
       'At least 50 payments declined in 5 minutes: card testing, or an issuer or gateway problem.',
       paylogMetric(METRIC_NAMES.paymentsDeclined), 50, atLeast, noneHappened);
 
-    alarm('JournalConflictAlarm', 'journal-conflict',
+    alarm('PaylogGatewayUnavailable',
+      'More than 10% of the gateway attempts (retries included) in 5 minutes were answered 5xx/429 or timed out: the gateway is failing before retries run out.',
+      new cloudwatch.MathExpression({
+        expression: '100 * (FILL(unavailable, 0) + FILL(timeouts, 0)) / attempts',
+        usingMetrics: {
+          attempts: paylogMetric(METRIC_NAMES.gatewayAttempts),
+          unavailable: paylogMetric(METRIC_NAMES.gatewayUnavailable),
+          timeouts: paylogMetric(METRIC_NAMES.gatewayTimeouts),
+        },
+        label: 'Gateway attempts unavailable or timed out (%)',
+        period,
+      }),
+      // No attempts in the period leaves no data point: not breaching.
+      10, over, noneHappened);
+
+    alarm('PaylogJournalConflicts',
       'The journal writer found records it did not write, or refused to seal a tampered stream: someone changed the journal tables. Read the "journal conflict" log lines, then run paylog verify with the published key.',
       paylogMetric(METRIC_NAMES.journalConflicts), 1, atLeast, noneHappened);
 
-    alarm('FunctionErrorsAlarm', 'function-errors',
+    alarm('PaylogFunctionErrors',
       'The function threw or timed out at least once in 5 minutes.',
       this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }), 1, atLeast, noneHappened);
 
-    alarm('FunctionThrottlesAlarm', 'function-throttles',
+    alarm('PaylogFunctionThrottles',
       'The function was throttled at least once in 5 minutes (concurrency limit reached).',
       this.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }), 1, atLeast, noneHappened);
 
-    alarm('Api5xxAlarm', 'api-5xx',
-      `The API (stage ${API_STAGE_NAME}) answered 5XX at least once in 5 minutes.`,
-      this.api.deploymentStage.metricServerError({ period, statistic: cloudwatch.Stats.SUM }), 1, atLeast, noneHappened);
+    alarm('PaylogHttp5xxRate',
+      `More than 1% of the API's requests (stage ${API_STAGE_NAME}) in 5 minutes were answered 5XX.`,
+      // 5XXError is 1 or 0 per request, so its average is the fraction answered 5XX.
+      this.api.deploymentStage.metricServerError({ period, statistic: cloudwatch.Stats.AVERAGE }), 0.01, over, noneHappened);
     this.alarms = alarms;
 
     // ---- Logs Insights saved queries on the function's log group (audit records are JSON lines:

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES, METRIC_NAMESPACE, METRIC_UNITS, SERVICE_DIMENSION_NAME, SERVICE_DIMENSION_VALUE } from '../lib/metric-names.js';
 import { TEST_PREFIX, synth } from './support.js';
@@ -9,6 +10,7 @@ const serviceDimension = [{ Name: SERVICE_DIMENSION_NAME, Value: SERVICE_DIMENSI
 
 interface CfnAlarm {
   AlarmName: string;
+  AlarmDescription?: string;
   Namespace?: string;
   MetricName?: string;
   Dimensions?: unknown[];
@@ -44,11 +46,20 @@ describe('the metric names', () => {
   });
 });
 
+/** The Prometheus alerts (deploy/prometheus/paylog-rules.yml), read without a YAML parser. */
+const PROMETHEUS_ALERTS = [...readFileSync(new URL('../../deploy/prometheus/paylog-rules.yml', import.meta.url), 'utf8')
+  .matchAll(/^ {6}- alert: (\S+)$/gm)].map((m) => m[1]!);
+/** Conditions only Prometheus can see: the service emits no EMF metric for them (docs/operations.md says why). */
+const PROMETHEUS_ONLY = ['PaylogCheckpointStale', 'PaylogJournalWriteErrors', 'PaylogReadinessDisagreement'];
+/** Conditions of the Lambda platform, which a server has no counterpart for. */
+const CLOUDWATCH_ONLY = ['PaylogFunctionErrors', 'PaylogFunctionThrottles'];
+
 describe('alarms', () => {
-  it('are seven, each notifying the topic on ALARM and on OK, on one 5-minute period', () => {
-    expect(alarms.map((a) => a.AlarmName).sort()).toEqual(
-      ['api-5xx', 'function-errors', 'function-throttles', 'journal-conflict', 'payment-failure-rate', 'payments-declined-spike', 'payments-failed'].map((n) => `${TEST_PREFIX}-${n}`),
-    );
+  it('are eight, each notifying the topic on ALARM and on OK, on one 5-minute period', () => {
+    expect(alarms.map((a) => a.AlarmName).sort()).toEqual([
+      'PaylogFunctionErrors', 'PaylogFunctionThrottles', 'PaylogGatewayUnavailable', 'PaylogHttp5xxRate', 'PaylogJournalConflicts',
+      'PaylogPaymentFailureRate', 'PaylogPaymentsDeclinedSpike', 'PaylogPaymentsFailed',
+    ].map((n) => `${TEST_PREFIX}-${n}`));
     for (const a of alarms) {
       expect(a.AlarmActions, a.AlarmName).toEqual([topicRef]);
       expect(a.OKActions, a.AlarmName).toEqual([topicRef]);
@@ -58,15 +69,27 @@ describe('alarms', () => {
     }
   });
 
+  it('carry the names of the Prometheus alerts for the same conditions, and point at their runbook', () => {
+    const names = alarms.map((a) => a.AlarmName.slice(`${TEST_PREFIX}-`.length));
+    expect(PROMETHEUS_ALERTS.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !CLOUDWATCH_ONLY.includes(n)).sort()).toEqual(PROMETHEUS_ALERTS.filter((n) => !PROMETHEUS_ONLY.includes(n)).sort());
+    for (const n of CLOUDWATCH_ONLY) expect(names).toContain(n);
+    for (const n of PROMETHEUS_ONLY) expect(PROMETHEUS_ALERTS).toContain(n);
+    for (const a of alarms) {
+      const name = a.AlarmName.slice(`${TEST_PREFIX}-`.length);
+      expect(a.AlarmDescription, name).toMatch(new RegExp(` Runbook: docs/operations\\.md#${name.toLowerCase()}$`));
+    }
+  });
+
   it('failed payments: Paylog/PaymentsFailed (service=paylog), Sum over 5 min ≥ 1', () => {
-    expect(alarm('payments-failed')).toMatchObject({
+    expect(alarm('PaylogPaymentsFailed')).toMatchObject({
       Namespace: 'Paylog', MetricName: METRIC_NAMES.paymentsFailed, Dimensions: serviceDimension,
       Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
     });
   });
 
   it('failure rate: failed / (succeeded + declined + failed + processing) over 5 min > 5%', () => {
-    const a = alarm('payment-failure-rate');
+    const a = alarm('PaylogPaymentFailureRate');
     expect(a).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
     expect(a.MetricName).toBeUndefined();
     const expression = a.Metrics?.find((m) => m.Expression !== undefined);
@@ -85,22 +108,22 @@ describe('alarms', () => {
   });
 
   it('journal conflict: Paylog/JournalConflicts Sum over 5 min ≥ 1', () => {
-    expect(alarm('journal-conflict')).toMatchObject({
+    expect(alarm('PaylogJournalConflicts')).toMatchObject({
       Namespace: 'Paylog', MetricName: METRIC_NAMES.journalConflicts, Dimensions: serviceDimension,
       Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
     });
   });
 
   it('declined spike: Paylog/PaymentsDeclined Sum over 5 min ≥ 50', () => {
-    expect(alarm('payments-declined-spike')).toMatchObject({
+    expect(alarm('PaylogPaymentsDeclinedSpike')).toMatchObject({
       Namespace: 'Paylog', MetricName: METRIC_NAMES.paymentsDeclined, Dimensions: serviceDimension,
       Statistic: 'Sum', Period: 300, Threshold: 50, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
     });
   });
 
   it.each([
-    ['function-errors', 'Errors'],
-    ['function-throttles', 'Throttles'],
+    ['PaylogFunctionErrors', 'Errors'],
+    ['PaylogFunctionThrottles', 'Throttles'],
   ])('%s: AWS/Lambda %s of this function, Sum over 5 min ≥ 1', (name, metricName) => {
     expect(alarm(name)).toMatchObject({
       Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
@@ -108,11 +131,25 @@ describe('alarms', () => {
     });
   });
 
-  it('API 5XX: AWS/ApiGateway 5XXError of this API and stage, Sum over 5 min ≥ 1', () => {
-    expect(alarm('api-5xx')).toMatchObject({
+  it('gateway unavailable: (GatewayUnavailable + GatewayTimeouts) / GatewayAttempts over 5 min > 10%', () => {
+    const a = alarm('PaylogGatewayUnavailable');
+    expect(a).toMatchObject({ Threshold: 10, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const expression = a.Metrics?.find((m) => m.Expression !== undefined);
+    expect(expression?.ReturnData).toBe(true);
+    expect(expression?.Expression).toBe('100 * (FILL(unavailable, 0) + FILL(timeouts, 0)) / attempts');
+    const inputs = Object.fromEntries((a.Metrics ?? []).filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat]));
+    const names = { attempts: METRIC_NAMES.gatewayAttempts, unavailable: METRIC_NAMES.gatewayUnavailable, timeouts: METRIC_NAMES.gatewayTimeouts };
+    expect(Object.keys(inputs).sort()).toEqual(Object.keys(names).sort());
+    for (const [metricId, metricName] of Object.entries(names)) {
+      expect(inputs[metricId]).toEqual({ Metric: { Namespace: 'Paylog', MetricName: metricName, Dimensions: serviceDimension }, Period: 300, Stat: 'Sum' });
+    }
+  });
+
+  it('HTTP 5xx rate: AWS/ApiGateway 5XXError of this API and stage, Average over 5 min > 0.01', () => {
+    expect(alarm('PaylogHttp5xxRate')).toMatchObject({
       Namespace: 'AWS/ApiGateway', MetricName: '5XXError',
       Dimensions: [{ Name: 'ApiName', Value: `${TEST_PREFIX}-api` }, { Name: 'Stage', Value: { Ref: id(stack.api.deploymentStage) } }],
-      Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      Statistic: 'Average', Period: 300, Threshold: 0.01, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
     });
   });
 });
