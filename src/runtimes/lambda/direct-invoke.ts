@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { createPayment } from '../../app/create-payment.js';
 import type { ApiResponse, AppContext, Caller } from '../../app/context.js';
 import { PaylogError } from '../../core/errors.js';
+import { redactCardNumbers } from '../../core/redact.js';
 import type { PaymentRequest } from '../../core/payment.js';
 import { toPaylogError } from '../http/error-mapping.js';
 import { PaymentRequestBody } from '../http/schemas.js';
@@ -39,7 +40,7 @@ export async function directInvoke(ctx: AppContext, merchantId: string, event: u
     response = {
       status: error.status,
       headers: error.retryAfterS === undefined ? {} : { 'Retry-After': String(error.retryAfterS) },
-      body: { error: { type: error.type, code: error.code, message: error.message, requestId, ...(error.param !== undefined && { param: error.param }) } },
+      body: { error: { type: error.type, code: error.code, message: redactCardNumbers(error.message), requestId, ...(error.param !== undefined && { param: redactCardNumbers(error.param) }) } },
     };
   }
   return { statusCode: response.status, headers: { 'Request-Id': requestId, ...response.headers }, body: response.body };
