@@ -12,4 +12,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },
   },
+  // The web console runs in the browser, as plain ES modules.
+  { files: ['web/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
 );

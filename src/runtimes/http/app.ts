@@ -18,6 +18,8 @@ import { sendError } from './render-error.js';
 import { type DocsMode, registerDocs } from './routes/docs.js';
 import { registerHealth } from './routes/health.js';
 import { registerPayments } from './routes/payments.js';
+import { registerPaymentStats } from './routes/payment-stats.js';
+import { registerConsole } from './routes/console.js';
 import { ErrorSchema, PaymentSchema } from './schemas.js';
 
 /** SPEC §1: request bodies are at most 16 KiB. */
@@ -106,6 +108,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   await registerDocs(app, options.docs ?? { kind: 'live' });
   registerHealth(app, ctx);
+  registerConsole(app);
   await app.register(async (v1) => {
     // First, so that recording an audit read runs inside the handler InFlight tracks.
     registerAuditReads(v1, ctx);
@@ -119,6 +122,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerAuth(v1, ctx, { failuresPerMinute: options.authFailuresPerMinute ?? AUTH_FAILURES_PER_MINUTE_DEFAULT });
     registerRoleCheck(v1, ctx);
     registerPayments(v1, ctx, options.rateLimitPerSecond);
+    registerPaymentStats(v1, ctx, options.rateLimitPerSecond);
   });
   return app;
 }
