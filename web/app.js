@@ -87,7 +87,7 @@ function signIn() {
   h('p', { id: 'api-key-help', class: 'help' }, 'A merchant or auditor key (sk_…). It is kept in this tab only (sessionStorage) and sent as the Authorization header.'),
   h('label', { for: 'verifier-key' }, 'Journal verifier key (optional)'),
   verifierInput,
-  h('p', { id: 'verifier-help', class: 'help' }, 'What `paylog keys public` prints. Receipts are verified against this key: get it from the journal\'s operator, not from this server.'),
+  h('p', { id: 'verifier-help', class: 'help' }, 'What ', h('code', {}, 'paylog keys public'), ' prints. Receipts are verified against this key: get it from the journal\'s operator, not from this server.'),
   h('button', { type: 'submit' }, 'Sign in'),
   status);
   page('Sign in', form);
