@@ -85,6 +85,7 @@ async function runPayment(
   let lastAttempt: RecordDraft | null = null;
   const onAttempt = (report: AttemptReport, last: boolean): void => {
     ctx.metrics.gatewayAttempt(report.result, report.latencyMs);
+    if (report.attempt > 1) ctx.metrics.gatewayRetry();
     const record = draft(caller, 'payment.attempted', id, attemptOutcome(report), attemptData(report), report.code);
     if (last) {
       lastAttempt = record;
@@ -145,7 +146,7 @@ async function finish(
       idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: payment.id, response: render(own) }),
     }),
   });
-  ctx.metrics.paymentOutcome(payment.status);
+  ctx.metrics.paymentOutcome(payment.status, payment.declineCode);
   return render(sealed);
 }
 

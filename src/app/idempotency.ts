@@ -56,9 +56,11 @@ export async function claimIdempotencyKey(
       return { response: { ...claim.response, headers: { ...claim.response.headers, 'Idempotent-Replayed': 'true' } } };
     }
     case 'in_flight':
+      ctx.metrics.idempotencyConflict();
       await ctx.writer.append({ records: [draft(caller, 'idempotency.conflict', null, 'failure', data, 'idempotency_key_in_use')] });
       throw new PaylogError('idempotency_key_in_use', { retryAfterS: IN_FLIGHT_RETRY_AFTER_S });
     case 'mismatch':
+      ctx.metrics.idempotencyConflict();
       await ctx.writer.append({ records: [draft(caller, 'idempotency.conflict', null, 'failure', data, 'idempotency_key_reused')] });
       throw new PaylogError('idempotency_key_reused', { param: 'Idempotency-Key' });
     case 'recovered':

@@ -8,6 +8,7 @@ import { rfc3339 } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdempotencyUpdate } from '../ports/idempotency-store.js';
 import type { AuditMirror } from '../ports/audit-mirror.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { SignedHead } from '../core/signed-head.js';
 import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamSeal, StreamStatus } from '../ports/journal-store.js';
 
@@ -60,6 +61,8 @@ export interface JournalWriterOptions {
   onCheckpoints?: (notes: string[]) => void;
   /** Gets every committed batch, in order, before its waiters are resolved. */
   mirror?: AuditMirror;
+  /** Told of every group commit: its duration and size when durable, or that it failed. */
+  metrics?: Pick<Metrics, 'journalCommit' | 'journalWriteError'>;
 }
 
 export const DEFAULT_BATCH_RECORDS_MAX = 512;
@@ -128,6 +131,11 @@ export class JournalWriter {
   /** The latest checkpoint this writer made (null before the first). */
   get lastCheckpoint(): StoredCheckpoint | null {
     return this.tree.lastCheckpoint;
+  }
+
+  /** When the current stream was registered (ms since the epoch): the age of a stream without a checkpoint yet. */
+  get streamStartedMs(): number {
+    return this.startedMs;
   }
 
   /** True once the writer has halted itself; a new writer (a new stream) is needed. */
@@ -312,8 +320,11 @@ export class JournalWriter {
         foreign = true;
         throw new PaylogError('store_unavailable', { message: 'The journal stream held records this writer did not write; writing to a new stream.' });
       }
+      const commitStartedMs = performance.now();
       await this.store.commit(units);
+      this.options.metrics?.journalCommit(performance.now() - commitStartedMs, units.reduce((n, u) => n + u.records.length, 0));
     } catch (err) {
+      if (!foreign) this.options.metrics?.journalWriteError();
       const durable = this.state === 'halted' || foreign ? 0 : await this.recover(before, after, head);
       const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
       this.settle(batch, sealed, units.slice(0, durable), failure);
@@ -394,6 +405,7 @@ export class JournalWriter {
     try {
       await this.registerStream();
     } catch (err) {
+      this.options.metrics?.journalWriteError();
       const failure = new PaylogError('store_unavailable', { cause: err });
       for (const pending of batch) pending.reject(failure);
       return false;

@@ -30,6 +30,7 @@ export async function reconcile(ctx: AppContext, caller: Caller, limit = RECONCI
       reply = await ctx.gateway.lookup(payment.id, AbortSignal.timeout(LOOKUP_TIMEOUT_MS));
     } catch {
       result.unresolved.push(payment.id);
+      ctx.metrics.reconciliation('unresolved');
       continue;
     }
     const outcome = outcomeOf(reply);
@@ -45,6 +46,7 @@ export async function reconcile(ctx: AppContext, caller: Caller, limit = RECONCI
       payment: updated,
     });
     result.resolved.push({ id: payment.id, status: updated.status });
+    ctx.metrics.reconciliation(updated.status);
   }
   return result;
 }

@@ -23,6 +23,7 @@ import type { Store } from '../ports/store.js';
 import { loadFingerprintKey } from './local-keys.js';
 import { openMirror } from './mirror.js';
 import { openStore } from './open-store.js';
+import { countStoreErrors } from './store-errors.js';
 import { systemClock, systemRandom } from './system.js';
 
 export const PAYLOG_VERSION = '0.1.0';
@@ -67,7 +68,10 @@ export async function startServices(config: Config, options: StartOptions): Prom
   // Keys first: a bad key must stop the process before it creates or migrates a store.
   const keys = loadSigningKeys(config);
   const fingerprintKey = loadFingerprintKey(config);
-  const store = options.store ?? (await openStore(config));
+  // Hoisted so the store, the writer and the writer's callbacks report to the metrics the context carries.
+  const metrics = options.metrics ?? NO_METRICS;
+  const opened = options.store ?? (await openStore(config));
+  const store = metrics === NO_METRICS ? opened : countStoreErrors(opened, metrics);
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
   const writerName = `${hostname()}:${process.pid}`;
@@ -79,8 +83,6 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const startedRecord = (stream: string): RecordDraft => draft(system, 'journal.started', stream, 'success', {
     role: options.role, writer: writerName, version: PAYLOG_VERSION, store: store.kind, signingKey: verifierKeyOf(keys.current),
   });
-  // Hoisted so the writer's callback can count conflicts in the metrics the context carries.
-  const metrics = options.metrics ?? NO_METRICS;
   const conflict = (reason: string): void => {
     metrics.journalConflict();
     options.onConflict?.(reason);
@@ -120,6 +122,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       return { streamId: next, started: startedRecord(next) };
     },
     ...(mirror && { mirror }),
+    metrics,
   });
   const ctx: AppContext = {
     store, writer, clock, random,

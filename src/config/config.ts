@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey, secretFlagError } from './settings.js';
 import { type StoreLocation, parseStoreUrl, redactStoreUrl } from './store-url.js';
 import { type WitnessEndpoint, parseWitnesses } from './witnesses.js';
@@ -12,6 +13,9 @@ export interface Config {
   storeUrl: string;
   host: string;
   port: number;
+  /** Where `serve` exposes Prometheus metrics (/metrics), on a listener of its own; port 0 turns it off. */
+  metricsHost: string;
+  metricsPort: number;
   /** Processes `serve` runs; above 1 they are node:cluster workers sharing the port. */
   workers: number;
   logLevel: LogLevel;
@@ -73,6 +77,8 @@ export const SETTINGS: Definitions = {
   },
   host: { flag: 'host', env: 'PAYLOG_HOST', description: 'address `serve` listens on', default: '127.0.0.1', parse: nonEmpty },
   port: { flag: 'port', env: 'PAYLOG_PORT', description: 'port `serve` listens on', default: 3000, parse: integer(0, 65_535) },
+  metricsHost: { flag: 'metrics-host', env: 'PAYLOG_METRICS_HOST', description: 'address of the Prometheus /metrics listener (its own, never the API port)', default: '127.0.0.1', parse: hostAddress },
+  metricsPort: { flag: 'metrics-port', env: 'PAYLOG_METRICS_PORT', description: 'port of the Prometheus /metrics listener; 0 turns it off', default: 9464, parse: integer(0, 65_535) },
   workers: { flag: 'workers', env: 'PAYLOG_WORKERS', description: 'processes `serve` runs, sharing the port (node:cluster); each writes its own journal stream', default: 1, parse: integer(1, WORKERS_MAX) },
   logLevel: { flag: 'log-level', env: 'PAYLOG_LOG_LEVEL', description: 'operational log level', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   journalName: { flag: 'journal', env: 'PAYLOG_JOURNAL', description: 'the journal name every record carries', default: 'paylog-local', parse: pattern(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'lowercase letters, digits, "." or "-" (at most 63)') },
@@ -125,6 +131,14 @@ export const SETTINGS: Definitions = {
   streamLeaseMs: { flag: 'stream-lease-ms', env: 'PAYLOG_STREAM_LEASE_MS', description: 'after this without renewal a writer is presumed crashed and its stream is sealed by another', default: 180_000, parse: integer(1000, 86_400_000) },
 };
 
+/** An IP address or a DNS host name (what a listener may bind to); nothing else reaches listen(). */
+function hostAddress(raw: string): string {
+  const host = raw.trim();
+  const name = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  if (isIP(host) === 0 && !name.test(host)) throw new InvalidValue('must be an IP address or a host name');
+  return host;
+}
+
 /**
  * Builds the config from flags (highest), then the environment, then defaults. Throws a
  * ConfigError whose message is one line naming the setting.
@@ -150,6 +164,9 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
   }
   if (config.gatewayAttemptTimeoutMs > config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS (--gateway-attempt-timeout-ms): must not exceed PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
+  }
+  if (config.metricsPort !== 0 && config.metricsPort === config.port) {
+    throw new ConfigError(`PAYLOG_METRICS_PORT (--metrics-port): must not be PAYLOG_PORT (${config.port}): metrics have a listener of their own, never reachable through the API port`);
   }
   if (config.workers > 1 && config.store.kind === 'memory') {
     throw new ConfigError('PAYLOG_WORKERS (--workers): must be 1 with the memory: store, which each worker would hold alone');

@@ -17,6 +17,8 @@ export const FAST_GATEWAY_ENV = {
   PAYLOG_GATEWAY_BACKOFF_MAX_MS: '5',
   PAYLOG_IDEMPOTENCY_LEASE_MS: '5000',
   PAYLOG_LOG_LEVEL: 'silent',
+  // Every server a test starts would otherwise take the default metrics port, 9464.
+  PAYLOG_METRICS_PORT: '0',
 };
 
 export interface TestApp {

@@ -155,6 +155,17 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): Metrics {
       const name = OUTCOME_METRIC[status];
       if (name) count(name);
     },
+    // What CloudWatch has no EMF metric for is seen elsewhere on AWS (API Gateway's request
+    // metrics, the function's logs, DynamoDB's own metrics): no-ops here.
+    gatewayRetry: () => undefined,
+    idempotencyConflict: () => undefined,
+    reconciliation: () => undefined,
+    journalCommit: () => undefined,
+    journalWriteError: () => undefined,
+    storeError: () => undefined,
+    httpRequest: () => undefined,
+    rateLimited: () => undefined,
+    authFailure: () => undefined,
     gatewayAttempt(result: AttemptResultName, latencyMs: number): void {
       count(METRIC_NAMES.gatewayAttempts);
       const byResult = ATTEMPT_RESULT_METRIC[result];

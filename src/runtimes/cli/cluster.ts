@@ -1,6 +1,7 @@
 import cluster, { type Address, type Worker } from 'node:cluster';
 import pino from 'pino';
 import type { Config } from '../../config/config.js';
+import type { MetricsServer } from '../http/metrics-server.js';
 
 /**
  * `paylog serve --workers N` (N > 1): a node:cluster primary and its workers.
@@ -12,6 +13,11 @@ import type { Config } from '../../config/config.js';
  * makes the primary stop the others and exit 1, so the supervisor restarts the service, as it
  * would restart a single process. SIGTERM/SIGINT are forwarded as SIGTERM; the primary exits
  * 0 when every worker shut down cleanly.
+ *
+ * Prometheus metrics: the primary runs the /metrics listener and answers each scrape with every
+ * worker's registry, asked over IPC and aggregated by prom-client (counters summed; gauges as
+ * each declares, per-stream ones keeping their `stream` label). Each worker creates its one
+ * registry before it starts serving, so none is missed or counted twice.
  */
 
 /** Exit codes of the primary, those of a single `serve` process in the same situations. */
@@ -31,6 +37,20 @@ export function serveWorkers(config: Config, workerEnv: Record<string, string>):
 
 async function runPrimary(config: Config, workerEnv: Record<string, string>): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'paylog', role: 'primary', pid: process.pid } });
+  let metricsServer: MetricsServer | null = null;
+  if (config.metricsPort > 0) {
+    const [{ clusterScrape }, { startMetricsServer }] = await Promise.all([import('../../compose/cluster-metrics.js'), import('../http/metrics-server.js')]);
+    try {
+      metricsServer = await startMetricsServer({
+        host: config.metricsHost, port: config.metricsPort, scrape: clusterScrape(),
+        onScrapeError: (err) => log.warn({ err }, 'metrics scrape failed'),
+      });
+    } catch (err) {
+      log.error({ err }, 'metrics listener could not start');
+      return EXIT_NOT_STARTED;
+    }
+    log.info({ url: metricsServer.url }, 'metrics serving');
+  }
   // Round robin everywhere (Windows would default to letting the OS pick, which skews load).
   cluster.schedulingPolicy = cluster.SCHED_RR;
   // Workers run `serve` alone on their command line: the settings come in their environment
@@ -87,7 +107,7 @@ async function runPrimary(config: Config, workerEnv: Record<string, string>): Pr
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         log.info({ code }, 'workers stopped');
-        resolve(code);
+        void (metricsServer?.close() ?? Promise.resolve()).catch(() => undefined).then(() => resolve(code));
       });
     };
     process.on('SIGTERM', onSignal);
@@ -103,6 +123,11 @@ async function runPrimary(config: Config, workerEnv: Record<string, string>): Pr
  */
 async function runWorker(config: Config): Promise<number> {
   try {
+    if (config.metricsPort > 0) {
+      // Before anything slow: from now on this worker answers the primary's scrapes.
+      const { serverMetrics } = await import('../../compose/metrics.js');
+      serverMetrics(config);
+    }
     const { serveUntilSignalled } = await import('../http/server.js');
     return await serveUntilSignalled(config);
   } finally {

@@ -13,6 +13,7 @@ import { registerAuth } from './auth.js';
 import { registerAuditReads } from './audit-reads.js';
 import { registerRoleCheck } from './roles.js';
 import { InFlight } from './in-flight.js';
+import { registerHttpMetrics } from './http-metrics.js';
 import { clientErrorHandler, redactingLogger } from './log-redaction.js';
 import { sendError } from './render-error.js';
 import { type DocsMode, registerDocs } from './routes/docs.js';
@@ -77,6 +78,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id);
   });
+  registerHttpMetrics(app, ctx.metrics);
 
   app.setErrorHandler(async (err, request, reply) => {
     const error = toPaylogError(err);
@@ -102,7 +104,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       timeWindow: 1000,
       keyGenerator: (request) => request.apiKey?.id ?? request.ip,
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-      errorResponseBuilder: (_request, context) => new PaylogError('rate_limited', { retryAfterS: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+      errorResponseBuilder: (_request, context) => {
+        ctx.metrics.rateLimited();
+        return new PaylogError('rate_limited', { retryAfterS: Math.max(1, Math.ceil(context.ttl / 1000)) });
+      },
     });
   }
 

@@ -57,6 +57,7 @@ export function registerAuth(scope: FastifyInstance, ctx: AppContext, options: A
     const address = clientAddress(request.ip);
     const retryAfterS = limiter.retryAfterS(address, ctx.clock.now());
     if (retryAfterS > 0) {
+      ctx.metrics.authFailure('too_many_auth_failures');
       await recordFailure(request, address, 'too_many_auth_failures', null);
       throw new PaylogError('too_many_auth_failures', { retryAfterS });
     }
@@ -66,6 +67,7 @@ export function registerAuth(scope: FastifyInstance, ctx: AppContext, options: A
       return;
     }
     limiter.fail(address, ctx.clock.now());
+    ctx.metrics.authFailure(result.code);
     await recordFailure(request, address, result.code, result.keyId);
     throw new PaylogError(result.code);
   });

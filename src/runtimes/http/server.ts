@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import type { PurgeResult } from '../../app/purge-idempotency.js';
@@ -6,7 +7,9 @@ import { type WitnessEvent, logWitnessEvent } from '../../app/witness-push.js';
 import type { Config } from '../../config/config.js';
 import { redactStoreUrl } from '../../config/store-url.js';
 import { type Services, startServices } from '../../compose/services.js';
+import { serverMetrics } from '../../compose/metrics.js';
 import { buildHttpApp } from './app.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -28,9 +31,29 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let onWitnessEvent = (event: WitnessEvent): void => { earlyWitness.push(event); };
   let onPurge = (_result: PurgeResult): void => undefined;
   let onPurgeError = (_err: unknown): void => undefined;
-  const services = await startServices(config, {
-    role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason), onWitnessEvent: (event) => onWitnessEvent(event),
-    purgeIdempotency: true, onPurge: (result) => onPurge(result), onPurgeError: (err) => onPurgeError(err),
+  // Prometheus metrics unless PAYLOG_METRICS_PORT is 0. A cluster worker's are scraped by the
+  // primary over IPC; a single process opens the listener itself, first, so a port in use stops
+  // it before it opens the store.
+  const metrics = config.metricsPort > 0 ? serverMetrics(config) : null;
+  let onScrapeError = (_err: unknown): void => undefined;
+  const metricsServer: MetricsServer | null = metrics && !cluster.isWorker
+    ? await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, scrape: () => metrics.scrape(), onScrapeError: (err) => onScrapeError(err) })
+    : null;
+  let services: Services;
+  try {
+    services = await startServices(config, {
+      role: 'serve', onHalt: (reason) => onHalt(reason), onConflict: (reason) => onConflict(reason), onWitnessEvent: (event) => onWitnessEvent(event),
+      purgeIdempotency: true, onPurge: (result) => onPurge(result), onPurgeError: (err) => onPurgeError(err),
+      ...(metrics && { metrics }),
+    });
+  } catch (err) {
+    await metricsServer?.close();
+    throw err;
+  }
+  const { ctx } = services;
+  metrics?.bind({
+    checkpoint: () => ({ stream: ctx.writer.streamId, atMs: ctx.writer.lastCheckpoint ? Date.parse(ctx.writer.lastCheckpoint.createdAt) : ctx.writer.streamStartedMs }),
+    ready: async () => { await ctx.store.ping(); return true; },
   });
   const app = await buildHttpApp({
     ctx: services.ctx,
@@ -43,15 +66,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   onWitnessEvent = (event) => logWitnessEvent(app.log, event);
   onPurge = (result) => app.log.info({ purged: result.count, batches: result.batches, capped: result.capped }, 'purged expired idempotency keys');
   onPurgeError = (err) => app.log.warn({ err }, 'idempotency key purge failed');
+  onScrapeError = (err) => app.log.warn({ err }, 'metrics scrape failed');
   for (const event of earlyWitness.splice(0)) onWitnessEvent(event);
   let url: string;
   try {
     url = await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await services.close();
+    await metricsServer?.close();
     throw err;
   }
   app.log.info({ url, store: redactStoreUrl(config.storeUrl), stream: services.ctx.writer.streamId }, 'paylog serving');
+  if (metricsServer) app.log.info({ url: metricsServer.url }, 'metrics serving');
 
   let reconciling = false;
   const timer = config.reconcileIntervalMs > 0
@@ -92,6 +118,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
         try {
           await services.close();
         } finally {
+          // Last, so the final figures can still be scraped while the server drains.
+          await metricsServer?.close().catch(() => undefined);
           markStopped();
         }
       }
