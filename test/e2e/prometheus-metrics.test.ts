@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentBody } from '../support/harness.js';
-import { type ServerProcess, freePort, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { type ServerProcess, freePort, runPaylog, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
 
 /**
  * `paylog serve` exposes Prometheus metrics on a listener of its own (PAYLOG_METRICS_PORT),
@@ -186,6 +188,25 @@ describe('paylog serve: PAYLOG_METRICS_PORT=0', () => {
       expect(server.output()).not.toContain('metrics serving');
     } finally {
       await stopProcess(server.child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('paylog serve: a metrics port in use', () => {
+  it.each([[[] as string[]], [['--workers', '2']]])('stops the start with exit 2, naming the setting, before the store is opened (%j)', async (args) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'paylog-prom-busy-'));
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await runPaylogAsync(['serve', '--port', '0', ...args], { PAYLOG_DATA_DIR: dataDir, PAYLOG_METRICS_PORT: String(port), PAYLOG_LOG_LEVEL: 'error' });
+      expect(result.status).toBe(2);
+      expect(`${result.stdout}${result.stderr}`).toContain(`cannot listen for metrics on 127.0.0.1:${port} (PAYLOG_METRICS_HOST, PAYLOG_METRICS_PORT): EADDRINUSE`);
+      expect(existsSync(join(dataDir, 'paylog.db'))).toBe(false);
+    } finally {
+      taken.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -32,11 +32,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const server: Server = createServer((request, response) => void answer(request, response, options));
   server.maxConnections = METRICS_CONNECTIONS_MAX;
   server.requestTimeout = SCRAPE_TIMEOUT_MS + 5_000;
-  server.listen(options.port, options.host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([err]) => { throw err; }),
-  ]);
+  try {
+    // once() rejects with the 'error' event's error: a port in use, an address not on this host.
+    server.listen(options.port, options.host);
+    await once(server, 'listening');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`cannot listen for metrics on ${options.host}:${options.port} (PAYLOG_METRICS_HOST, PAYLOG_METRICS_PORT): ${code}`, { cause: err });
+  }
   const address = server.address() as AddressInfo;
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {

@@ -55,12 +55,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
     checkpoint: () => ({ stream: ctx.writer.streamId, atMs: ctx.writer.lastCheckpoint ? Date.parse(ctx.writer.lastCheckpoint.createdAt) : ctx.writer.streamStartedMs }),
     ready: async () => { await ctx.store.ping(); return true; },
   });
-  const app = await buildHttpApp({
-    ctx: services.ctx,
-    rateLimitPerSecond: config.rateLimitPerSecond,
-    authFailuresPerMinute: config.authFailuresPerMinute,
-    logger: { level: config.logLevel, base: { service: 'paylog' }, redact: ['req.headers.authorization'] },
-  });
+  let app: FastifyInstance;
+  try {
+    app = await buildHttpApp({
+      ctx: services.ctx,
+      rateLimitPerSecond: config.rateLimitPerSecond,
+      authFailuresPerMinute: config.authFailuresPerMinute,
+      logger: { level: config.logLevel, base: { service: 'paylog' }, redact: ['req.headers.authorization'] },
+    });
+  } catch (err) {
+    // An open listener would keep the process alive after a failed start.
+    await services.close();
+    await metricsServer?.close();
+    throw err;
+  }
   onConflict = (reason) => app.log.error({ reason, stream: services.ctx.writer.streamId }, 'journal conflict: records this writer did not write');
   for (const reason of early.splice(0)) onConflict(reason);
   onWitnessEvent = (event) => logWitnessEvent(app.log, event);
