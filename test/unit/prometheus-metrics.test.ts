@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AggregatorRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/app/api-keys.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from '../../src/adapters/metrics/prometheus.js';
@@ -101,6 +102,35 @@ describe('createPrometheusMetrics', () => {
     expect(bodyA).not.toContain('nodejs_active_handles_total');
     expect(sample(bodyA, 'paylog_rate_limited_requests_total')).toBe(1);
     expect(sample(bodyB, 'paylog_rate_limited_requests_total')).toBe(0);
+  });
+});
+
+describe('aggregated across cluster workers (prom-client\'s aggregator, as the primary runs it)', () => {
+  it('sums counters and histograms, keeps per-stream series apart, and does not sum readiness, build info or settings', async () => {
+    const now = { value: 100_000 };
+    const workers = [metricsAt(now), metricsAt(now)];
+    const ready = [true, false];
+    workers.forEach((worker, i) => {
+      worker.bind({ checkpoint: () => ({ stream: `str_w${i}`, atMs: 100_000 - (i + 1) * 1000 }), ready: async () => ready[i] as boolean });
+      worker.paymentOutcome('succeeded', null);
+      worker.httpRequest('POST', '/v1/payments', 201, 10);
+      worker.witnessCheckpointAge('witness-1', (i + 1) * 2000);
+    });
+    const aggregate = async (): Promise<string> =>
+      AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON()))).metrics();
+    let body = await aggregate();
+    expect(sample(body, 'paylog_payments_total{outcome="succeeded",decline_code=""}')).toBe(2);
+    expect(sample(body, 'paylog_http_request_duration_seconds_count{method="POST",route="/v1/payments",status="201"}')).toBe(2);
+    expect(sample(body, 'paylog_http_request_duration_seconds_bucket{le="0.01",method="POST",route="/v1/payments",status="201"}')).toBe(2);
+    expect(sample(body, 'paylog_checkpoint_age_seconds{stream="str_w0"}')).toBe(1);
+    expect(sample(body, 'paylog_checkpoint_age_seconds{stream="str_w1"}')).toBe(2);
+    expect(sample(body, 'paylog_witness_checkpoint_age_seconds{witness="witness-1"}')).toBe(2);
+    expect(sample(body, 'paylog_checkpoint_interval_seconds')).toBe(60);
+    expect(sample(body, 'paylog_build_info{version="9.9.9"}')).toBe(1);
+    expect(sample(body, 'paylog_ready')).toBe(0);
+    ready[1] = true;
+    body = await aggregate();
+    expect(sample(body, 'paylog_ready')).toBe(1);
   });
 });
 
