@@ -1,6 +1,6 @@
 import { ApiError, get, query, session } from './api.js';
 import { h, show, svg } from './dom.js';
-import { verifyReceipt } from './verify.js';
+import { checkNote, verifyReceipt } from './verify.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -290,14 +290,17 @@ async function integrity() {
     return page('Integrity', alert(err instanceof ApiError && err.status === 403 ? 'Only auditor keys read the integrity of the journal (paylog keys create --role auditor).' : errorText(err)));
   }
   const journal = body.journal;
+  const checks = await Promise.all(body.data.map((c) => checkNote(c.note, session.verifierKey)));
+  // The signed time when the note has one (a verifier trusts only times a signature covers), else when the server says it was made.
+  const signedAt = (c, i) => checks[i].checkpoint?.time ?? c.createdAt;
   page('Integrity',
     h('section', { 'aria-labelledby': 'streams-heading' }, h('h2', { id: 'streams-heading' }, 'Streams'),
       h('table', {},
-        h('caption', {}, `${body.data.length} streams, each with its newest signed checkpoint`),
-        h('thead', {}, h('tr', {}, ['Stream', 'Records', 'Newest checkpoint', 'Age', 'Root'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, body.data.map((c) => h('tr', {},
-          h('td', {}, h('code', {}, c.stream)), h('td', { class: 'num' }, String(c.size)), h('td', {}, time(c.createdAt)),
-          h('td', {}, ago(c.createdAt)), h('td', {}, h('code', { title: c.root }, short(c.root)))))))),
+        h('caption', {}, `${body.data.length} streams, each with its newest checkpoint; signatures checked in this browser ${session.verifierKey ? `against ${session.verifierKey.split('+')[0]}` : '(no journal verifier key given at sign-in: not checked)'}`),
+        h('thead', {}, h('tr', {}, ['Stream', 'Records', 'Newest checkpoint', 'Age', 'Signature', 'Root'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, body.data.map((c, i) => h('tr', {},
+          h('td', {}, h('code', {}, c.stream)), h('td', { class: 'num' }, String(c.size)), h('td', {}, time(signedAt(c, i))),
+          h('td', {}, ago(signedAt(c, i))), h('td', {}, signatureBadge(checks[i], c)), h('td', {}, h('code', { title: c.root }, short(c.root)))))))),
     h('section', { 'aria-labelledby': 'journal-heading' }, h('h2', { id: 'journal-heading' }, 'Journal tree and witnesses'),
       journal === null ? h('p', {}, 'No journal checkpoint yet.') : [
         h('dl', { class: 'summary' },
@@ -306,8 +309,20 @@ async function integrity() {
           h('dt', {}, 'Root'), h('dd', {}, h('code', { title: journal.root }, short(journal.root))),
           h('dt', {}, 'Witness cosignatures'), h('dd', {}, journal.cosignatures.length === 0 ? 'none' : String(journal.cosignatures.length))),
         journal.cosignatures.length === 0 ? h('p', { class: 'help' }, 'No witness has cosigned the newest journal checkpoint (see PAYLOG_WITNESS).')
-          : h('ul', { class: 'cosignatures', 'aria-label': 'Cosignatures' }, journal.cosignatures.map((line) => h('li', {}, h('code', {}, line.split(' ').slice(0, 2).join(' '))))),
+          : [h('ul', { class: 'cosignatures', 'aria-label': 'Cosignatures' }, journal.cosignatures.map((line) => h('li', {}, 'by ', h('code', {}, line.replace(/^\u2014 /, '').split(' ')[0])))),
+            h('p', { class: 'help' }, 'Cosignatures are listed as the server holds them; check them with each witness\'s key (paylog checkpoints fetch).')],
       ]));
+}
+
+const SIGNATURE_TEXT = {
+  valid: ['success', 'valid'], invalid: ['failure', 'does not verify'], unsigned: ['failure', 'not signed by this key'],
+  unsupported: ['unknown', 'no Ed25519 in this browser'], unchecked: ['unknown', 'not checked'],
+};
+
+function signatureBadge(check, c) {
+  const consistent = check.checkpoint !== null && check.checkpoint.size === c.size;
+  const [kind, text] = consistent ? SIGNATURE_TEXT[check.signature] : SIGNATURE_TEXT.invalid;
+  return h('span', { class: `badge ${kind}` }, text);
 }
 
 // Payments per minute --------------------------------------------------------------------------------

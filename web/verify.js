@@ -217,3 +217,17 @@ export async function verifyReceipt(pages, verifierKeyText) {
   if (unsupported) return { status: 'unchecked', reason: 'hashes and audit paths hold, but this browser cannot check Ed25519 signatures', ...summary };
   return { status: 'verified', reason: `${entries.length} records hash correctly and lead to checkpoints signed by ${key.name}`, ...summary };
 }
+
+/**
+ * One checkpoint note on its own (the integrity page): what it says, and whether the journal's
+ * key signed it: 'valid', 'invalid', 'unsigned', 'unsupported' or 'unchecked' (no key given).
+ * Its time is the one a reader may trust, once the signature is valid.
+ */
+export async function checkNote(noteText, verifierKeyText) {
+  const note = parseNote(noteText);
+  const checkpoint = note && parseCheckpoint(note.text);
+  if (!checkpoint) return { checkpoint: null, signature: 'invalid' };
+  if (!verifierKeyText) return { checkpoint, signature: 'unchecked' };
+  const key = await parseVerifierKey(verifierKeyText);
+  return { checkpoint, signature: key === null ? 'unchecked' : await noteSignedBy(note, key) };
+}
