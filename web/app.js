@@ -5,13 +5,12 @@ import { checkNote, verifyReceipt } from './verify.js';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const PAGE_SIZE = 20;
-/** How far a merchant-reference search looks back: the API has no search, so the console pages through the newest payments. */
-const SEARCH_PAYMENTS_MAX = 1000;
 /** Receipt pages read at most (100 records each). */
 const PROOF_PAGES_MAX = 20;
 const STATUSES = ['succeeded', 'declined', 'failed', 'processing'];
 
 const list = { status: '', cursors: [], search: '' };
+const TXN_ID = /^txn_[0-9a-z]{26}$/;
 
 function money(amount, currency) {
   try {
@@ -126,13 +125,20 @@ function paymentTable(payments, caption) {
 
 async function payments() {
   const results = h('div', { id: 'results', 'aria-live': 'polite' }, 'Loading…');
-  const statusSelect = h('select', { id: 'status-filter', onchange: () => { list.status = statusSelect.value; list.cursors = []; list.search = ''; loadPage(); } },
+  // A status narrows a reference search too; a transaction ID names one payment, so a status ends that search.
+  const statusSelect = h('select', { id: 'status-filter', onchange: () => {
+    list.status = statusSelect.value;
+    list.cursors = [];
+    if (TXN_ID.test(list.search)) list.search = '';
+    loadPage();
+  } },
     h('option', { value: '' }, 'All'), STATUSES.map((s) => h('option', { value: s, selected: list.status === s }, s)));
   const searchInput = h('input', { id: 'search', type: 'search', value: list.search, autocomplete: 'off', spellcheck: 'false', placeholder: 'txn_… or order_1234' });
   const searchForm = h('form', { role: 'search', method: 'post', onsubmit: (event) => {
     event.preventDefault();
     list.search = searchInput.value.trim();
-    if (list.search === '') loadPage(); else search(list.search);
+    list.cursors = [];
+    if (TXN_ID.test(list.search)) findTransaction(list.search); else loadPage();
   } },
   h('label', { for: 'search' }, 'Transaction ID or merchant reference'), searchInput, h('button', { type: 'submit' }, 'Search'));
 
@@ -140,48 +146,38 @@ async function payments() {
     h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'status-filter' }, 'Status'), statusSelect), searchForm),
     results);
 
+  /** A page of payments, or, while a merchant reference is searched for, of those with exactly that reference (the API's index finds them however old). */
   async function loadPage() {
-    show(results, 'Loading…');
+    const reference = list.search === '' ? undefined : list.search;
+    show(results, reference === undefined ? 'Loading…' : 'Searching…');
     try {
       const startingAfter = list.cursors[list.cursors.length - 1];
-      const body = await get(`/v1/payments${query({ limit: PAGE_SIZE, status: list.status, startingAfter })}`);
+      const body = await get(`/v1/payments${query({ limit: PAGE_SIZE, status: list.status, merchantReference: reference, startingAfter })}`);
       const pageNumber = list.cursors.length + 1;
       const newer = h('button', { type: 'button', disabled: list.cursors.length === 0, onclick: () => { list.cursors.pop(); loadPage(); } }, '← Newer');
       const older = h('button', { type: 'button', disabled: !body.hasMore, onclick: () => { list.cursors.push(body.data[body.data.length - 1].id); loadPage(); } }, 'Older →');
+      const status = list.status ? `, ${list.status}` : '';
+      const none = reference === undefined ? 'No payments.' : `No payment with reference “${reference}”${list.status ? ` and status ${list.status}` : ''}.`;
+      const caption = reference === undefined ? `Page ${pageNumber}${status}, newest first` : `Reference “${reference}”: page ${pageNumber}${status}, newest first`;
       show(results,
-        body.data.length === 0 ? h('p', {}, 'No payments.') : paymentTable(body.data, `Page ${pageNumber}${list.status ? `, ${list.status}` : ''}, newest first`),
+        body.data.length === 0 ? h('p', {}, none) : paymentTable(body.data, caption),
         h('nav', { class: 'pager', 'aria-label': 'Pages' }, newer, h('span', {}, `Page ${pageNumber}`), older));
     } catch (err) {
       show(results, alert(errorText(err)));
     }
   }
 
-  async function search(text) {
+  async function findTransaction(id) {
     show(results, 'Searching…');
     try {
-      if (/^txn_[0-9a-z]{26}$/.test(text)) {
-        const payment = await get(`/v1/payments/${encodeURIComponent(text)}`);
-        return show(results, paymentTable([payment], `Transaction ${text}`));
-      }
-      const found = [];
-      let startingAfter;
-      let scanned = 0;
-      for (;;) {
-        const body = await get(`/v1/payments${query({ limit: 100, status: list.status, startingAfter })}`);
-        scanned += body.data.length;
-        found.push(...body.data.filter((p) => p.merchantReference === text));
-        if (!body.hasMore || scanned >= SEARCH_PAYMENTS_MAX) break;
-        startingAfter = body.data[body.data.length - 1].id;
-      }
-      show(results, found.length === 0
-        ? h('p', {}, `No payment with reference “${text}” among the newest ${scanned} payments.`)
-        : paymentTable(found, `Reference “${text}”: ${found.length} of the newest ${scanned} payments`));
+      const payment = await get(`/v1/payments/${encodeURIComponent(id)}`);
+      show(results, paymentTable([payment], `Transaction ${id}`));
     } catch (err) {
-      show(results, err instanceof ApiError && err.status === 404 ? h('p', {}, `No payment ${text}.`) : alert(errorText(err)));
+      show(results, err instanceof ApiError && err.status === 404 ? h('p', {}, `No payment ${id}.`) : alert(errorText(err)));
     }
   }
 
-  if (list.search === '') await loadPage(); else await search(list.search);
+  if (TXN_ID.test(list.search)) await findTransaction(list.search); else await loadPage();
 }
 
 // A payment and its trail ------------------------------------------------------------------------

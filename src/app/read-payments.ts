@@ -1,10 +1,12 @@
 import type { AuditRecord } from '../core/audit-record.js';
 import { PaylogError } from '../core/errors.js';
 import { isId } from '../core/ids.js';
+import { containsCardNumber } from '../core/redact.js';
 import type { Payment, PaymentStatus } from '../core/payment.js';
 import type { RecordPosition } from '../ports/journal-store.js';
 import type { PaymentPage } from '../ports/payment-store.js';
 import type { AppContext } from './context.js';
+import { cardDataRefused } from './validate-payment.js';
 
 export const LIST_LIMIT_DEFAULT = 10;
 export const LIST_LIMIT_MAX = 100;
@@ -20,17 +22,22 @@ export interface ListOptions {
   limit?: number;
   startingAfter?: string;
   status?: PaymentStatus;
+  merchantReference?: string;
 }
 
 export async function listPayments(ctx: AppContext, merchantId: string, options: ListOptions): Promise<PaymentPage> {
   if (options.startingAfter !== undefined && !isId('txn', options.startingAfter)) {
     throw new PaylogError('parameter_invalid', { param: 'startingAfter', message: '"startingAfter" must be a payment ID (txn_…).' });
   }
+  // Intake refuses a reference holding a card number, so none is stored; one in a filter is
+  // refused the same way (never echoed) rather than carried into logs and store queries.
+  if (options.merchantReference !== undefined && containsCardNumber(options.merchantReference)) throw cardDataRefused('merchantReference');
   return ctx.store.payments.list({
     merchantId,
     limit: Math.min(options.limit ?? LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX),
     ...(options.startingAfter !== undefined && { startingAfter: options.startingAfter }),
     ...(options.status !== undefined && { status: options.status }),
+    ...(options.merchantReference !== undefined && { merchantReference: options.merchantReference }),
   });
 }
 

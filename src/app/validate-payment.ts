@@ -5,6 +5,8 @@ import type { PaymentRequest } from '../core/payment.js';
 import { containsCardNumber } from '../core/redact.js';
 
 /** SPEC §1 metadata bounds, checked here again: the HTTP schema is not the only way in (Lambda, tests). */
+/** The longest merchantReference a payment may carry, and so the longest worth looking for. */
+export const MERCHANT_REFERENCE_CHARS_MAX = 128;
 export const METADATA_KEYS_MAX = 50;
 export const METADATA_KEY_CHARS_MAX = 40;
 export const METADATA_VALUE_CHARS_MAX = 500;
@@ -12,7 +14,7 @@ export const METADATA_VALUE_CHARS_MAX = 500;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
-const cardDataRefused = (param: string): PaylogError =>
+export const cardDataRefused = (param: string): PaylogError =>
   new PaylogError('parameter_invalid', { param, message: `"${param}" looks like it holds a card number; card data may only be sent in paymentMethod.card.` });
 
 /**

@@ -6,6 +6,8 @@ export interface ListQuery {
   /** A payment ID: return payments older than it. */
   startingAfter?: string;
   status?: PaymentStatus;
+  /** Only payments whose merchantReference is exactly this (payments without one never match). */
+  merchantReference?: string;
 }
 
 export interface PaymentPage {

@@ -266,6 +266,55 @@ describe('reading payments', () => {
     expect((await get('/v1/payments?status=weird', merchant)).statusCode).toBe(400);
   });
 
+  it('filters by exact merchant reference, paged, with a status, only the merchant\'s own', async () => {
+    const merchant = await t.keyFor('byref');
+    const other = await t.keyFor('byref-other');
+    const create = async (key: string, number: string, merchantReference?: string): Promise<string> => {
+      const res = await t.app.inject({
+        method: 'POST', url: '/v1/payments', payload: paymentBody(number, { merchantReference }),
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      });
+      return res.json().id ?? res.json().error.payment.id;
+    };
+    const reference = 'order 77/ü#&?';
+    const matching: string[] = [];
+    for (const number of ['4242424242424242', '4000000000000002', '4242424242424242']) {
+      matching.push(await create(merchant, number, reference));
+      await create(merchant, '4242424242424242', 'order 7');
+      await create(merchant, '4242424242424242');
+    }
+    await create(other, '4242424242424242', reference);
+    const newestFirst = [...matching].sort().reverse();
+    const q = `merchantReference=${encodeURIComponent(reference)}`;
+
+    const page1 = (await get(`/v1/payments?${q}&limit=2`, merchant)).json();
+    expect(page1.data.map((p: { id: string }) => p.id)).toEqual(newestFirst.slice(0, 2));
+    expect(page1.data.every((p: { merchantReference: string }) => p.merchantReference === reference)).toBe(true);
+    expect(page1.hasMore).toBe(true);
+    const page2 = (await get(`/v1/payments?${q}&limit=2&startingAfter=${page1.data[1].id}`, merchant)).json();
+    expect(page2).toMatchObject({ hasMore: false });
+    expect(page2.data.map((p: { id: string }) => p.id)).toEqual(newestFirst.slice(2));
+    const declined = (await get(`/v1/payments?${q}&status=declined`, merchant)).json();
+    expect(declined.data.map((p: { id: string }) => p.id)).toEqual([matching[1]]);
+    expect((await get(`/v1/payments?${q}`, other)).json().data).toHaveLength(1);
+    expect((await get('/v1/payments?merchantReference=order', merchant)).json()).toEqual({ data: [], hasMore: false });
+
+    expect((await get(`/v1/payments?merchantReference=${'x'.repeat(129)}`, merchant)).json().error).toMatchObject({ code: 'parameter_invalid', param: 'merchantReference' });
+    expect((await get('/v1/payments?merchantReference=', merchant)).json().error).toMatchObject({ code: 'parameter_invalid', param: 'merchantReference' });
+  });
+
+  it('a merchant reference holding a card number → 400 naming merchantReference, never echoing it', async () => {
+    for (const value of ['4242424242424242', 'ref 4242-4242-4242-4242', 'card4242424242424242']) {
+      const res = await get(`/v1/payments?merchantReference=${encodeURIComponent(value)}`);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_invalid', param: 'merchantReference' });
+      expect(res.body).not.toContain('4242');
+      const records = await t.services.ctx.store.journal.readStream(t.services.ctx.writer.streamId, 1, 100_000);
+      const rejected = records.filter((r) => r.origin.requestId === res.headers['request-id']);
+      expect(JSON.stringify(rejected)).not.toContain('4242');
+    }
+  });
+
   it('GET /events returns the records in order, chained and with their hashes', async () => {
     const created = (await pay(paymentBody('4000000005030004'), { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })).json();
     const res = await get(`/v1/payments/${created.id}/events`);

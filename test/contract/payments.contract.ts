@@ -58,6 +58,63 @@ export function paymentsContract(factory: StoreFactory): void {
       expect(await store.payments.list({ merchantId: 'globex', limit: 10, status: 'declined' })).toEqual({ data: [], hasMore: false });
     }));
 
+    it('lists by exact merchant reference, newest first, paged, with a status, never another merchant\'s or a payment without one', withStore(factory, async (store) => {
+      const statuses = ['succeeded', 'declined', 'succeeded', 'succeeded', 'declined', 'succeeded', 'processing'] as const;
+      const order = statuses.map((status, i) => payment(i + 1, { status, merchantReference: 'order_42' }));
+      const others = [
+        payment(20, { merchantReference: null }),
+        payment(21, { merchantReference: 'order_421' }),
+        payment(22, { merchantReference: 'ORDER_42' }),
+        payment(23, { merchantReference: 'order_4' }),
+        payment(24, { merchantId: 'globex', merchantReference: 'order_42' }),
+        payment(25, { merchantReference: 'other' }),
+      ];
+      // Interleaved with other payments, committed out of order.
+      await commitPayments(store, [others[0], ...order.slice(4), others[1], others[4], ...order.slice(0, 4), others[2], others[3], others[5]] as Payment[]);
+      const newestFirst = [...order].reverse();
+
+      const page1 = await store.payments.list({ merchantId: 'acme', limit: 3, merchantReference: 'order_42' });
+      expect(page1).toEqual({ data: newestFirst.slice(0, 3), hasMore: true });
+      const page2 = await store.payments.list({ merchantId: 'acme', limit: 3, merchantReference: 'order_42', startingAfter: page1.data[2]?.id as string });
+      expect(page2).toEqual({ data: newestFirst.slice(3, 6), hasMore: true });
+      const page3 = await store.payments.list({ merchantId: 'acme', limit: 3, merchantReference: 'order_42', startingAfter: page2.data[2]?.id as string });
+      expect(page3).toEqual({ data: newestFirst.slice(6), hasMore: false });
+      // A page ending exactly at the oldest match has nothing more.
+      expect(await store.payments.list({ merchantId: 'acme', limit: 7, merchantReference: 'order_42' })).toEqual({ data: newestFirst, hasMore: false });
+
+      // With a status: succeeded are order[5], [3], [2], [0], newest first, two per page.
+      const ok1 = await store.payments.list({ merchantId: 'acme', limit: 2, merchantReference: 'order_42', status: 'succeeded' });
+      expect(ids(ok1.data)).toEqual(ids([order[5], order[3]] as Payment[]));
+      expect(ok1.hasMore).toBe(true);
+      const ok2 = await store.payments.list({ merchantId: 'acme', limit: 2, merchantReference: 'order_42', status: 'succeeded', startingAfter: ok1.data[1]?.id as string });
+      expect(ids(ok2.data)).toEqual(ids([order[2], order[0]] as Payment[]));
+      expect(ok2.hasMore).toBe(false);
+      // One match far from the newest: the page is found however many non-matching payments come first.
+      expect(ids((await store.payments.list({ merchantId: 'acme', limit: 1, merchantReference: 'order_42', status: 'processing' })).data)).toEqual([order[6]?.id]);
+      const declined = await store.payments.list({ merchantId: 'acme', limit: 1, merchantReference: 'order_42', status: 'declined' });
+      expect(declined).toEqual({ data: [order[4]], hasMore: true });
+      expect(await store.payments.list({ merchantId: 'acme', limit: 5, merchantReference: 'order_42', status: 'failed' })).toEqual({ data: [], hasMore: false });
+
+      // Exact: no prefix, no case folding; another merchant's payment with the same reference is not returned.
+      expect(ids((await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'order_4' })).data)).toEqual([others[3]?.id]);
+      expect(ids((await store.payments.list({ merchantId: 'globex', limit: 10, merchantReference: 'order_42' })).data)).toEqual([others[4]?.id]);
+      expect(await store.payments.list({ merchantId: 'initech', limit: 10, merchantReference: 'order_42' })).toEqual({ data: [], hasMore: false });
+      expect(await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'order_' })).toEqual({ data: [], hasMore: false });
+      // "null" is a reference like any other: a payment without one never matches it.
+      expect(await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'null' })).toEqual({ data: [], hasMore: false });
+    }));
+
+    it('keeps a payment\'s reference through its later updates', withStore(factory, async (store) => {
+      const stream = await openStream(store, 'str_ref');
+      const created = payment(1, { status: 'processing', merchantReference: 'order_7' });
+      await store.journal.commit([{ records: [stream.next()] }, stream.paymentUnit(created)]);
+      const settled: Payment = { ...created, status: 'succeeded', updatedAt: at(9_000) };
+      await store.journal.commit([stream.paymentUnit(settled)]);
+      expect(await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'order_7' })).toEqual({ data: [settled], hasMore: false });
+      expect(await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'order_7', status: 'processing' })).toEqual({ data: [], hasMore: false });
+      expect(await store.payments.list({ merchantId: 'acme', limit: 10, merchantReference: 'order_7', status: 'succeeded' })).toEqual({ data: [settled], hasMore: false });
+    }));
+
     it('lists processing payments last changed before a time, oldest first, across merchants', withStore(factory, async (store) => {
       const stale = [
         payment(1, { status: 'processing', updatedAt: at(30_000) }),

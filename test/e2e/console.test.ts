@@ -165,10 +165,26 @@ describe('the web console in Chromium', () => {
   });
 
   it('finds a payment by its merchant reference and by its transaction ID', async () => {
+    const listed: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/v1/payments') listed.push(url.search);
+    };
+    page.on('request', onRequest);
     await page.getByLabel('Transaction ID or merchant reference').fill('order_find_me');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('Reference “order_find_me”').waitFor();
     expect(await page.locator('tbody tr').count()).toBe(1);
+    // The oldest payment of all, found by the API's filter in one request, not by paging through the newest.
+    await page.getByLabel('Transaction ID or merchant reference').fill('order_500');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('Reference “order_500”').waitFor();
+    expect(await page.locator('tbody td').last().textContent()).toBe('order_500');
+    await page.getByLabel('Transaction ID or merchant reference').fill('order_none');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No payment with reference “order_none”.').waitFor();
+    page.off('request', onRequest);
+    expect(listed).toEqual(['order_find_me', 'order_500', 'order_none'].map((r) => `?limit=20&merchantReference=${r}`));
     await page.getByLabel('Transaction ID or merchant reference').fill(target.id);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText(`Transaction ${target.id}`).waitFor();

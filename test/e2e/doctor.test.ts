@@ -325,7 +325,7 @@ describe('paylog doctor on DynamoDB', () => {
       { name: `table ${prefix}-journal`, status: 'ok', detail: 'ACTIVE, key and 1 index as defined' },
       { name: `table ${prefix}-journal-tree`, status: 'ok', detail: 'ACTIVE, key as defined' },
       { name: `table ${prefix}-checkpoints`, status: 'ok', detail: 'ACTIVE, key as defined' },
-      { name: `table ${prefix}-payments`, status: 'ok', detail: 'ACTIVE, key and 3 indexes as defined' },
+      { name: `table ${prefix}-payments`, status: 'ok', detail: 'ACTIVE, key and 4 indexes as defined' },
       { name: `table ${prefix}-idempotency`, status: 'ok', detail: 'ACTIVE, key as defined, TTL on expiresAtEpoch' },
       { name: `table ${prefix}-api-keys`, status: 'ok', detail: 'ACTIVE, key and 1 index as defined' },
       { name: `table ${prefix}-gateway-ledger`, status: 'ok', detail: 'ACTIVE, key as defined' },

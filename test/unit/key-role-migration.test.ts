@@ -14,6 +14,9 @@ import { freshDatabase } from '../support/postgres.js';
 
 /** Keys made before roles existed keep working as merchant keys once the store is upgraded; no other role is storable. */
 
+/** The PostgreSQL migration that added api_keys.role. */
+const ROLE_MIGRATION = 4;
+
 const OLD_KEY = { id: 'key_old', merchant_id: 'acme', name: null, secret_hash: 'e'.repeat(64), created_at: '2026-01-01T00:00:00.000Z', revoked_at: null };
 
 describe('the key role migration', () => {
@@ -22,9 +25,12 @@ describe('the key role migration', () => {
     const path = join(dir, 'paylog.db');
     try {
       await openSqliteStore({ path }).close();
-      // Back to the schema before roles: api_keys without its role column, user_version 4.
+      // Back to the schema before roles: api_keys without its role column, no later migration's
+      // payments column (merchant_reference, migration 6) either, user_version 4.
       const db = new Database(path);
       db.exec(`
+        DROP INDEX payments_by_merchant_reference;
+        ALTER TABLE payments DROP COLUMN merchant_reference;
         CREATE TABLE api_keys_v4 (id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, name TEXT, secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
         DROP TABLE api_keys;
         ALTER TABLE api_keys_v4 RENAME TO api_keys;
@@ -55,9 +61,11 @@ describe('the key role migration', () => {
     const raw = new pg.Client({ connectionString: url });
     await raw.connect();
     try {
-      const { rows: [latest] } = await raw.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+      // Back to the schema before roles (migration 4), undoing the later ones too (5: merchant_reference).
+      await raw.query('DROP INDEX payments_by_merchant_reference');
+      await raw.query('ALTER TABLE payments DROP COLUMN merchant_reference');
       await raw.query('ALTER TABLE api_keys DROP COLUMN role');
-      await raw.query('DELETE FROM schema_migrations WHERE version = $1', [latest?.v]);
+      await raw.query('DELETE FROM schema_migrations WHERE version >= $1', [ROLE_MIGRATION]);
       await raw.query('INSERT INTO api_keys (id, merchant_id, name, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)',
         [OLD_KEY.id, OLD_KEY.merchant_id, OLD_KEY.name, OLD_KEY.secret_hash, OLD_KEY.created_at, OLD_KEY.revoked_at]);
       const store = await openPostgresStore({ url });

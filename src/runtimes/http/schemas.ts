@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { AMOUNT_MAX, AMOUNT_MIN } from '../../core/money.js';
 import { ERROR_TYPES } from '../../core/errors.js';
 import { RECORD_TYPES } from '../../core/audit-record.js';
+import { MERCHANT_REFERENCE_CHARS_MAX } from '../../app/validate-payment.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -17,7 +18,7 @@ export const PaymentRequestBody = Type.Object({
   currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code, any case' }),
   paymentMethod: Type.Object({ type: Type.Literal('card'), card: CardInput }, { additionalProperties: false }),
   description: Type.Optional(Type.String({ maxLength: 500 })),
-  merchantReference: Type.Optional(Type.String({ maxLength: 128 })),
+  merchantReference: Type.Optional(Type.String({ maxLength: MERCHANT_REFERENCE_CHARS_MAX })),
   // TypeBox's Record matches keys with '^(.*)$', which a key holding a line break escapes (and its
   // value with it): every key is matched, and keys with control characters are refused.
   metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 500 }), {
@@ -70,6 +71,7 @@ export const ListQuery = Type.Object({
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–100, default 10' })),
   startingAfter: Type.Optional(Type.String({ maxLength: 64 })),
   status: Type.Optional(Type.Union([Type.Literal('processing'), Type.Literal('succeeded'), Type.Literal('declined'), Type.Literal('failed')])),
+  merchantReference: Type.Optional(Type.String({ minLength: 1, maxLength: MERCHANT_REFERENCE_CHARS_MAX, description: 'exact match' })),
 }, { additionalProperties: false });
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });

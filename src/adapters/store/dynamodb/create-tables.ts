@@ -3,6 +3,7 @@ import {
   type DynamoDBClient, type KeySchemaElement, type TableDescription, UpdateTableCommand, UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { classifyFailure, isEndpointFailure } from './call-failure.js';
+import { backfillMerchantReferences } from './backfill-references.js';
 import { DynamoTableError, inspectTables } from './check-tables.js';
 import { type ClientOptions, createClient } from './connection.js';
 import { translateError } from './errors.js';
@@ -26,6 +27,8 @@ export interface CreateTablesOptions extends ClientOptions {
  * on where the definition expires items (and the endpoint has TTL). It returns once every
  * table is ACTIVE and then checks them all: what it cannot mend in place (a wrong key, an
  * index of the wrong shape) throws a one-line DynamoTableError that says how to fix it.
+ * Last, payments stored before the byMerchantReference index get its key (a scan of the
+ * payments table: run it once after upgrading, not on every start).
  */
 export async function createTables(options: CreateTablesOptions): Promise<void> {
   const location = parseDynamoUrl(options.url);
@@ -37,6 +40,9 @@ export async function createTables(options: CreateTablesOptions): Promise<void> 
     if (failed) throw failed.reason;
     const problem = summaryLine(await inspectTables(location, { client }));
     if (problem !== null) throw new DynamoTableError(problem);
+    // Only now that byMerchantReference exists: payments written before it get its key.
+    const payments = tableName(location.prefix, 'payments');
+    await backfillMerchantReferences(client, payments, (action, work) => attempt(action, payments, location, work));
   } finally {
     client.destroy();
   }

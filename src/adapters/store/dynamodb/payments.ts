@@ -32,6 +32,7 @@ export class DynamoPaymentStore implements PaymentStore {
    * one item beyond the page tells whether another page exists.
    */
   async list(query: ListQuery): Promise<PaymentPage> {
+    if (query.merchantReference !== undefined) return this.listByReference(query, query.merchantReference);
     const byStatus = query.status !== undefined;
     const partition = byStatus ? 'merchantStatus' : 'merchantId';
     const after = query.startingAfter !== undefined;
@@ -43,6 +44,36 @@ export class DynamoPaymentStore implements PaymentStore {
       ExpressionAttributeValues: {
         ':partition': byStatus ? merchantStatus(query.merchantId, query.status as string) : query.merchantId,
         ...(after ? { ':after': query.startingAfter } : {}),
+      },
+      ProjectionExpression: '#body',
+      ScanIndexForward: false,
+    };
+    const items = await this.conn.queryAll(input, query.limit + 1);
+    return {
+      data: items.slice(0, query.limit).map((item) => JSON.parse(item.body as string) as Payment),
+      hasMore: items.length > query.limit,
+    };
+  }
+
+  /**
+   * Through byMerchantReference, newest first. A status is a filter on what the query reads:
+   * Limit then counts items read, not items kept, so queryAll reads page after page until it
+   * holds one item beyond the page or the partition ends. The partition is one merchant's
+   * payments under one reference, so the reads stay within that bound.
+   */
+  private async listByReference(query: ListQuery, reference: string): Promise<PaymentPage> {
+    const after = query.startingAfter !== undefined;
+    const status = query.status !== undefined;
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      IndexName: 'byMerchantReference',
+      KeyConditionExpression: `#merchantReference = :partition${after ? ' AND #id < :after' : ''}`,
+      ...(status ? { FilterExpression: '#status = :status' } : {}),
+      ExpressionAttributeNames: attributeNames('merchantReference', 'body', ...(after ? ['id'] : []), ...(status ? ['status'] : [])),
+      ExpressionAttributeValues: {
+        ':partition': merchantReferenceKey(query.merchantId, reference),
+        ...(after ? { ':after': query.startingAfter } : {}),
+        ...(status ? { ':status': query.status } : {}),
       },
       ProjectionExpression: '#body',
       ScanIndexForward: false,
@@ -82,8 +113,16 @@ export class DynamoPaymentStore implements PaymentStore {
 export function paymentItem(payment: Payment): Item {
   return {
     id: payment.id, merchantId: payment.merchantId, status: payment.status, updatedAt: payment.updatedAt,
-    merchantStatus: merchantStatus(payment.merchantId, payment.status), body: JSON.stringify(payment),
+    merchantStatus: merchantStatus(payment.merchantId, payment.status),
+    // Only with a reference: DynamoDB refuses an empty key attribute, and the index stays sparse.
+    ...(payment.merchantReference ? { merchantReference: merchantReferenceKey(payment.merchantId, payment.merchantReference) } : {}),
+    body: JSON.stringify(payment),
   };
+}
+
+/** The byMerchantReference key. Merchant IDs never contain '#' (MERCHANT_ID_PATTERN), so the first '#' splits it. */
+export function merchantReferenceKey(merchantId: string, reference: string): string {
+  return `${merchantId}#${reference}`;
 }
 
 /** The byMerchantStatus key. Statuses never contain '#', so the last '#' splits it unambiguously. */

@@ -72,6 +72,9 @@ export const TABLES = {
       { name: 'byMerchantStatus', partitionKey: { name: 'merchantStatus', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
       // Payments still processing, oldest change first, for reconciliation.
       { name: 'byStatus', partitionKey: { name: 'status', type: 'S' }, sortKey: { name: 'updatedAt', type: 'S' } },
+      // Per merchant and reference ("acme#order_1234"), newest first. Sparse: a payment without
+      // a reference has no key attribute, so it takes no room in the index.
+      { name: 'byMerchantReference', partitionKey: { name: 'merchantReference', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
     ],
   },
   idempotency: {

@@ -14,11 +14,12 @@ export class MemoryPaymentStore implements PaymentStore {
 
   async list(query: ListQuery): Promise<PaymentPage> {
     this.state.assertOpen();
-    const { merchantId, startingAfter, status } = query;
+    const { merchantId, startingAfter, status, merchantReference } = query;
     const matching = [...this.state.payments.values()]
       .filter((p) => p.merchantId === merchantId)
       .filter((p) => startingAfter === undefined || p.id < startingAfter)
       .filter((p) => status === undefined || p.status === status)
+      .filter((p) => merchantReference === undefined || p.merchantReference === merchantReference)
       // TypeIDs are time-ordered, so descending ID is newest first.
       .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     return { data: matching.slice(0, query.limit).map(copy), hasMore: matching.length > query.limit };

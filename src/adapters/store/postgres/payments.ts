@@ -17,13 +17,15 @@ export class PostgresPaymentStore implements PaymentStore {
     // One statement shape per filter combination, so each keeps its index range plan.
     const after = query.startingAfter !== undefined;
     const status = query.status !== undefined;
+    const reference = query.merchantReference !== undefined;
     const values: unknown[] = [query.merchantId, query.limit + 1];
-    if (after) values.push(query.startingAfter);
-    if (status) values.push(query.status);
+    const param = (value: unknown): string => `$${values.push(value)}`;
     const text = `SELECT body FROM payments WHERE merchant_id = $1
-      ${after ? 'AND id < $3' : ''} ${status ? `AND status = $${after ? 4 : 3}` : ''}
+      ${reference ? `AND merchant_reference = ${param(query.merchantReference)}` : ''}
+      ${after ? `AND id < ${param(query.startingAfter)}` : ''} ${status ? `AND status = ${param(query.status)}` : ''}
       ORDER BY id DESC LIMIT $2`;
-    const { rows } = await this.conn.query<{ body: string }>({ name: `payments-list-${after ? 'a' : ''}${status ? 's' : ''}`, text, values });
+    const name = `payments-list-${after ? 'a' : ''}${status ? 's' : ''}${reference ? 'r' : ''}`;
+    const { rows } = await this.conn.query<{ body: string }>({ name, text, values });
     return { data: rows.slice(0, query.limit).map((r) => JSON.parse(r.body) as Payment), hasMore: rows.length > query.limit };
   }
 
@@ -43,9 +45,11 @@ export async function upsertPayments(client: pg.PoolClient, payments: Payment[])
   const latest = [...new Map(payments.map((p) => [p.id, p])).values()];
   await client.query({
     name: 'payments-upsert-batch',
-    text: `INSERT INTO payments (id, merchant_id, status, updated_at, body)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-           ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
-    values: [latest.map((p) => p.id), latest.map((p) => p.merchantId), latest.map((p) => p.status), latest.map((p) => p.updatedAt), latest.map((p) => JSON.stringify(p))],
+    text: `INSERT INTO payments (id, merchant_id, status, updated_at, merchant_reference, body)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+             merchant_reference = excluded.merchant_reference, body = excluded.body`,
+    values: [latest.map((p) => p.id), latest.map((p) => p.merchantId), latest.map((p) => p.status), latest.map((p) => p.updatedAt),
+      latest.map((p) => p.merchantReference ?? null), latest.map((p) => JSON.stringify(p))],
   });
 }

@@ -133,6 +133,13 @@ const MIGRATIONS: readonly string[] = [
   -- What a key may do: keys made before roles existed are merchant keys.
   ALTER TABLE api_keys ADD COLUMN role text COLLATE "C" NOT NULL DEFAULT 'merchant' CHECK (role IN ('merchant', 'auditor'));
   `,
+  `
+  -- Lookups by the merchant's own reference, newest first, however old the payment: a copy of
+  -- the body's merchantReference (NULL when it has none), taken from the bodies already stored.
+  ALTER TABLE payments ADD COLUMN merchant_reference text COLLATE "C";
+  UPDATE payments SET merchant_reference = body::jsonb ->> 'merchantReference';
+  CREATE INDEX payments_by_merchant_reference ON payments (merchant_id, merchant_reference, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -141,7 +141,7 @@ function commitRows(unit: CommitUnit): CommitRows {
     })),
   };
   const { payment, idempotency, checkpoint } = unit;
-  if (payment) rows.payment = { id: payment.id, merchantId: payment.merchantId, status: payment.status, updatedAt: payment.updatedAt, body: JSON.stringify(payment) };
+  if (payment) rows.payment = { id: payment.id, merchantId: payment.merchantId, status: payment.status, updatedAt: payment.updatedAt, merchantReference: payment.merchantReference ?? null, body: JSON.stringify(payment) };
   if (idempotency) {
     rows.idempotency = {
       merchantId: idempotency.merchantId, key: idempotency.key, paymentId: idempotency.paymentId ?? null,

@@ -9,11 +9,15 @@ type Statement = Database.Statement<unknown[], unknown>;
  * One statement per combination of the optional filters: an "(@x IS NULL OR id < @x)" form
  * would keep the planner from using the index range, so each shape gets its own plan.
  */
-function listSql(after: boolean, status: boolean): string {
+function listSql(after: boolean, status: boolean, reference: boolean): string {
   return `SELECT body FROM payments WHERE merchant_id = @merchantId
+    ${reference ? 'AND merchant_reference = @merchantReference' : ''}
     ${after ? 'AND id < @startingAfter' : ''} ${status ? 'AND status = @status' : ''}
     ORDER BY id DESC LIMIT @limit`;
 }
+
+/** Index of the statement for a combination of filters in listStmts. */
+const shape = (after: boolean, status: boolean, reference: boolean): number => (reference ? 4 : 0) + (after ? 2 : 0) + (status ? 1 : 0);
 
 export class SqlitePaymentStore implements PaymentStore {
   // Prepared once at open: parsing and planning SQL per request is pure overhead on the hot path.
@@ -24,7 +28,12 @@ export class SqlitePaymentStore implements PaymentStore {
   constructor(private readonly conn: SqliteConnection) {
     const db = conn.db;
     this.getStmt = db.prepare('SELECT body FROM payments WHERE id = ? AND merchant_id = ?').pluck();
-    this.listStmts = [false, true].flatMap((after) => [false, true].map((status) => db.prepare(listSql(after, status)).pluck()));
+    this.listStmts = [];
+    for (const reference of [false, true]) {
+      for (const after of [false, true]) {
+        for (const status of [false, true]) this.listStmts[shape(after, status, reference)] = db.prepare(listSql(after, status, reference)).pluck();
+      }
+    }
     this.processingStmt = db.prepare(`
       SELECT body FROM payments WHERE status = 'processing' AND updated_at < ?
       ORDER BY updated_at, id LIMIT ?`).pluck();
@@ -41,8 +50,10 @@ export class SqlitePaymentStore implements PaymentStore {
     return this.conn.run(() => {
       const after = query.startingAfter !== undefined;
       const status = query.status !== undefined;
-      const stmt = this.listStmts[(after ? 2 : 0) + (status ? 1 : 0)] as Statement;
+      const reference = query.merchantReference !== undefined;
+      const stmt = this.listStmts[shape(after, status, reference)] as Statement;
       const params: Record<string, unknown> = { merchantId: query.merchantId, limit: query.limit + 1 };
+      if (reference) params.merchantReference = query.merchantReference;
       if (after) params.startingAfter = query.startingAfter;
       if (status) params.status = query.status;
       // One row beyond the page tells whether another page exists.

@@ -44,7 +44,7 @@ export interface CommitRows {
   head?: SignedHead;
   seal?: StreamSeal;
   records: RecordRow[];
-  payment?: { id: string; merchantId: string; status: string; updatedAt: string; body: string };
+  payment?: { id: string; merchantId: string; status: string; updatedAt: string; merchantReference: string | null; body: string };
   idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null };
   checkpoint?: StoredCheckpoint;
 }
@@ -132,9 +132,10 @@ export class SqliteWrites {
     this.sealStream = db.prepare("UPDATE streams SET state = 'sealed', closed_by = @by, closed_at = @at WHERE id = @stream");
     this.head = db.prepare('SELECT seq, hash FROM journal WHERE stream = ? ORDER BY seq DESC LIMIT 1');
     this.upsertPayment = db.prepare(`
-      INSERT INTO payments (id, merchant_id, status, updated_at, body)
-      VALUES (@id, @merchantId, @status, @updatedAt, @body)
-      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`);
+      INSERT INTO payments (id, merchant_id, status, updated_at, merchant_reference, body)
+      VALUES (@id, @merchantId, @status, @updatedAt, @merchantReference, @body)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+        merchant_reference = excluded.merchant_reference, body = excluded.body`);
     this.renewLease = db.prepare("UPDATE streams SET lease_expires_at = ? WHERE id = ? AND state = 'open'");
     this.closeStream = db.prepare("UPDATE streams SET state = ?, closed_by = ?, closed_at = ? WHERE id = ? AND state = 'open'");
     this.insertCheckpointStmt = db.prepare('INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (@stream, @size, @root, @note, @createdAt)');

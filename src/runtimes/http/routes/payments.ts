@@ -50,7 +50,7 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
     config,
     schema: { summary: 'List payments, newest first', querystring: ListQuery, response: { 200: PaymentListSchema, '4xx': { $ref: 'Error#' } } },
   }, async (request) => {
-    const { limit, startingAfter, status } = request.query;
+    const { limit, startingAfter, status, merchantReference } = request.query;
     const parsedLimit = limit === undefined ? undefined : Number(limit);
     if (parsedLimit !== undefined && (parsedLimit < 1 || parsedLimit > 100)) {
       throw new PaylogError('parameter_invalid', { param: 'limit', message: '"limit" must be from 1 to 100.' });
@@ -59,6 +59,7 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
       ...(parsedLimit !== undefined && { limit: parsedLimit }),
       ...(startingAfter !== undefined && { startingAfter }),
       ...(status !== undefined && { status }),
+      ...(merchantReference !== undefined && { merchantReference }),
     });
   });
 
