@@ -46,6 +46,31 @@ export type PaymentOutcome =
   | { status: 'failed'; failureCode: 'gateway_unavailable' }
   | { status: 'processing' };
 
+/**
+ * Payment status transitions move forward only: processing → processing (another attempt) or →
+ * succeeded | declined | failed; a terminal status is final, so a late or duplicate write (a
+ * slow request, a second reconciler) never undoes or changes an outcome. The stores apply this
+ * rule to the payment row of a journal commit (a refused row is left as it is; the rest of the
+ * commit goes ahead): SQLite and PostgreSQL build their upsert's WHERE from
+ * `MUTABLE_PAYMENT_STATUSES`, memory calls `canTransition`; DynamoDB does not yet (see
+ * docs/operations.md, "Several reconcilers at once").
+ */
+const NEXT_STATUSES: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  processing: ['processing', 'succeeded', 'declined', 'failed'],
+  succeeded: [],
+  declined: [],
+  failed: [],
+};
+
+/** The statuses a row may still leave (today only `processing`): what SQL stores' conditional upserts test. */
+export const MUTABLE_PAYMENT_STATUSES: readonly PaymentStatus[] = (Object.keys(NEXT_STATUSES) as PaymentStatus[])
+  .filter((s) => NEXT_STATUSES[s].length > 0);
+
+/** May a stored payment in status `from` be overwritten with status `to`? (`from` null: no row yet.) */
+export function canTransition(from: PaymentStatus | null, to: PaymentStatus): boolean {
+  return from === null || NEXT_STATUSES[from].includes(to);
+}
+
 export function applyOutcome(payment: Payment, outcome: PaymentOutcome, attempts: number, now: string): Payment {
   return {
     ...payment,

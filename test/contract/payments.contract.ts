@@ -11,7 +11,12 @@ async function commitPayments(store: Store, payments: Payment[]): Promise<void> 
 
 const ids = (payments: Payment[]): string[] => payments.map((p) => p.id);
 
-export function paymentsContract(factory: StoreFactory): void {
+export interface PaymentsContractOptions {
+  /** The store refuses a commit's payment row that would move a terminal status (see `canTransition`). */
+  forwardOnlyPayments: boolean;
+}
+
+export function paymentsContract(factory: StoreFactory, options: PaymentsContractOptions = { forwardOnlyPayments: true }): void {
   describe('PaymentStore', () => {
     it('gets a committed payment, only for its merchant, and sees later updates', withStore(factory, async (store) => {
       const stream = await openStream(store, 'str_1');
@@ -129,6 +134,28 @@ export function paymentsContract(factory: StoreFactory): void {
       expect(ids(await store.payments.listProcessing(at(50_000), 10))).toEqual(ids([stale[1], stale[2], stale[0]] as Payment[]));
       expect(ids(await store.payments.listProcessing(at(50_000), 2))).toEqual(ids([stale[1], stale[2]] as Payment[]));
       expect(await store.payments.listProcessing(at(0), 10)).toEqual([]);
+    }));
+
+    it.runIf(options.forwardOnlyPayments)('moves a payment forward only: a terminal status is never overwritten, and the rest of the commit goes ahead', withStore(factory, async (store) => {
+      const stream = await openStream(store, 'str_forward');
+      const created = payment(1, { status: 'processing' });
+      await store.journal.commit([{ records: [stream.next()] }, stream.paymentUnit(created)]);
+      const retried: Payment = { ...created, attempts: 2, updatedAt: at(5_000) };
+      await store.journal.commit([stream.paymentUnit(retried)]);
+      expect(await store.payments.get('acme', created.id)).toEqual(retried);
+
+      const settled: Payment = { ...created, status: 'succeeded', attempts: 2, updatedAt: at(9_000) };
+      await store.journal.commit([stream.paymentUnit(settled)]);
+      // A late writer (a slow request, a second reconciler) in the same batch as another unit and alone:
+      // its row is refused, every record of the batch is still committed.
+      const other = payment(2, { status: 'processing' });
+      const stale: Payment = { ...created, status: 'processing', updatedAt: at(10_000) };
+      const declined: Payment = { ...created, status: 'declined', declineCode: 'do_not_honor', failureCode: 'card_declined', updatedAt: at(11_000) };
+      await store.journal.commit([stream.paymentUnit(stale), stream.paymentUnit(other)]);
+      await store.journal.commit([stream.paymentUnit(declined)]);
+      expect(await store.payments.get('acme', created.id)).toEqual(settled);
+      expect(await store.payments.get('acme', other.id)).toEqual(other);
+      expect((await store.journal.readByResource(created.id)).length).toBe(5);
     }));
   });
 }

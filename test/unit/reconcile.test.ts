@@ -192,6 +192,47 @@ describe('reconcile', () => {
     expect((await reconcile(ctx, system)).resolved).toEqual([{ id: unreachable.id, status: 'succeeded' }]);
   });
 
+  it('three reconcilers racing on the same payments, while their outcomes also arrive late: one reconciled record each, status only moves forward', async () => {
+    const { t, secret } = await app();
+    const { ctx, system } = t.services;
+    const stuck = [
+      ...await Promise.all([0, 1, 2].map(async () => (await pay(t, secret, '4000000004089993')).payment)),
+      ...await Promise.all([0, 1, 2].map(() => receivedThenCrashed(t, '5555555555554444'))),
+    ];
+    for (const p of stuck) await pastUpdate(ctx, p);
+    // Every lookup waits until all three reconcilers have asked once, so they overlap for sure.
+    let asked = 0;
+    let release: () => void = () => undefined;
+    const allAsked = new Promise<void>((resolve) => { release = resolve; });
+    const slow: Gateway = {
+      charge: (request, signal) => ctx.gateway.charge(request, signal),
+      lookup: async (gatewayKey, signal) => {
+        asked += 1;
+        if (asked >= 3) release();
+        await Promise.race([allAsked, new Promise((resolve) => setTimeout(resolve, 200))]);
+        return ctx.gateway.lookup(gatewayKey, signal);
+      },
+    };
+    const results = await Promise.all([0, 1, 2].map(() => reconcile({ ...ctx, gateway: slow }, system)));
+    const resolved = results.flatMap((r) => r.resolved.map((x) => x.id));
+    expect(resolved.sort()).toEqual(stuck.map((p) => p.id).sort());
+
+    for (const p of stuck) {
+      const row = await ctx.store.payments.get('acme', p.id) as Payment;
+      expect(row.status).not.toBe('processing');
+      const reconciled = await reconciledRecords(ctx, p.id);
+      expect(reconciled).toHaveLength(1);
+      expect(reconciled[0]?.data).toMatchObject({ previousStatus: 'processing', status: row.status });
+      // A late write of an older state (a request that was still running) never moves it back.
+      await ctx.writer.append({ records: [], payment: { ...p, updatedAt: rfc3339(ctx.clock.now()) } });
+      expect((await ctx.store.payments.get('acme', p.id))?.status).toBe(row.status);
+      await pastUpdate(ctx, row);
+    }
+    // Nothing is left to reconcile, and none of them is reconciled again.
+    expect(await reconcile(ctx, system)).toEqual({ examined: 0, resolved: [], unresolved: [] });
+    await verifyAll(ctx);
+  });
+
   it('running it twice changes nothing the second time', async () => {
     const { t, secret } = await app();
     const { ctx, system } = t.services;

@@ -3,6 +3,7 @@ import type {
   CommitUnit, JournalStore, RecordPosition, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
+import { canTransition } from '../../../core/payment.js';
 import { checkContinues } from '../shared/continuity.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
 import { checkBatch } from '../shared/batch-rules.js';
@@ -49,7 +50,9 @@ export class MemoryJournalStore implements JournalStore {
     }
     for (const unit of units) {
       for (const record of unit.records) this.append(copy(record));
-      if (unit.payment) this.state.payments.set(unit.payment.id, copy(unit.payment));
+      if (unit.payment && canTransition(this.state.payments.get(unit.payment.id)?.status ?? null, unit.payment.status)) {
+        this.state.payments.set(unit.payment.id, copy(unit.payment));
+      }
       if (unit.idempotency) applyIdempotencyUpdate(this.state, unit.idempotency);
       if (unit.checkpoint) {
         const list = this.state.checkpoints.get(unit.checkpoint.stream) ?? [];

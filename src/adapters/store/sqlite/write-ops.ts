@@ -5,6 +5,8 @@ import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../por
 import type { LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
+import { sqlStatusList } from '../shared/payment-transition.js';
+import { MUTABLE_PAYMENT_STATUSES } from '../../../core/payment.js';
 import { applyCall } from '../shared/ledger-call.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
@@ -135,7 +137,8 @@ export class SqliteWrites {
       INSERT INTO payments (id, merchant_id, status, updated_at, merchant_reference, body)
       VALUES (@id, @merchantId, @status, @updatedAt, @merchantReference, @body)
       ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
-        merchant_reference = excluded.merchant_reference, body = excluded.body`);
+        merchant_reference = excluded.merchant_reference, body = excluded.body
+      WHERE payments.status IN (${sqlStatusList(MUTABLE_PAYMENT_STATUSES)})`);
     this.renewLease = db.prepare("UPDATE streams SET lease_expires_at = ? WHERE id = ? AND state = 'open'");
     this.closeStream = db.prepare("UPDATE streams SET state = ?, closed_by = ?, closed_at = ? WHERE id = ? AND state = 'open'");
     this.insertCheckpointStmt = db.prepare('INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (@stream, @size, @root, @note, @createdAt)');
