@@ -165,6 +165,11 @@ export function loadConfig(flags: Record<string, string | undefined>, env: Recor
   if (config.gatewayAttemptTimeoutMs > config.gatewayBudgetMs) {
     throw new ConfigError(`PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS (--gateway-attempt-timeout-ms): must not exceed PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs})`);
   }
+  if (config.reconcileAfterMs < config.gatewayBudgetMs) {
+    // A payment younger than the budget may still be retried by its own request: reconciling it
+    // then would race that request to settle it.
+    throw new ConfigError(`PAYLOG_RECONCILE_AFTER_MS (--reconcile-after-ms): must be at least PAYLOG_GATEWAY_BUDGET_MS (${config.gatewayBudgetMs}), the time a payment's own request may still be retrying it`);
+  }
   if (config.metricsPort !== 0 && config.metricsPort === config.port) {
     throw new ConfigError(`PAYLOG_METRICS_PORT (--metrics-port): must not be PAYLOG_PORT (${config.port}): metrics have a listener of their own, never reachable through the API port`);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUTURE_YEAR } from '../support/harness.js';
+import { FAST_GATEWAY_ENV, FUTURE_YEAR } from '../support/harness.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
 /** Cards cycled by the load: approvals, declines, a retry, and one that is left processing. */
@@ -78,10 +78,14 @@ describe('paylog serve survives kill -9 under load', () => {
 
     const db = new Database(join(dataDir, 'paylog.db'), { readonly: true });
     const processingBefore = (db.prepare("SELECT count(*) AS n FROM payments WHERE status = 'processing'").get() as { n: number }).n;
+    const newest = (db.prepare("SELECT max(updated_at) AS at FROM payments WHERE status = 'processing'").get() as { at: string }).at;
     db.close();
     expect(processingBefore).toBeGreaterThan(0);
 
-    const reconciled = runPaylog(['reconcile'], { ...env, PAYLOG_RECONCILE_AFTER_MS: '0' });
+    // Reconciliation waits out the gateway's whole retry budget: until the newest of them is that old.
+    const budgetMs = Number(FAST_GATEWAY_ENV.PAYLOG_GATEWAY_BUDGET_MS);
+    while (Date.now() <= Date.parse(newest) + budgetMs) await new Promise((resolve) => setTimeout(resolve, 20));
+    const reconciled = runPaylog(['reconcile'], { ...env, PAYLOG_RECONCILE_AFTER_MS: String(budgetMs) });
     expect(reconciled.status, reconciled.stderr).toBe(0);
     expect(reconciled.stdout).toMatch(/Reconciled \d+ payments?/);
 

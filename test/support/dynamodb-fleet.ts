@@ -228,7 +228,16 @@ export async function startDynamoFleet(name: string, settings: Record<string, st
       return { status: result.status, report, output };
     },
     async reconcile() {
-      const result = await paylog(['reconcile', '--store', store], { PAYLOG_RECONCILE_AFTER_MS: '0' });
+      // Reconciliation waits out the gateway's whole retry budget: until the newest payment left processing is that old.
+      let newest = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(new ScanCommand({ TableName: tableName(prefix, 'payments'), ConsistentRead: true, ExclusiveStartKey: start }));
+        for (const item of page.Items ?? []) if (item.status === 'processing') newest = Math.max(newest, Date.parse(String(item.updatedAt)));
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+      while (Date.now() <= newest + GATEWAY_BUDGET_MS) await new Promise((resolve) => setTimeout(resolve, 20));
+      const result = await paylog(['reconcile', '--store', store], { PAYLOG_RECONCILE_AFTER_MS: String(GATEWAY_BUDGET_MS) });
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).not.toMatch(/still processing/);
       const settled = /Reconciled (\d+) payments?/.exec(result.stdout);

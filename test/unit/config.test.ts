@@ -176,6 +176,15 @@ describe('loadConfig errors', () => {
     expect(loadConfig({}, { PAYLOG_IDEMPOTENCY_LEASE_MS: '10001', PAYLOG_GATEWAY_BUDGET_MS: '10000' }).idempotencyLeaseMs).toBe(10_001);
   });
 
+  it('reconciles a payment only once the gateway budget has passed', () => {
+    const error = configError({}, { PAYLOG_RECONCILE_AFTER_MS: '0' });
+    expectOneLine(error.message, 'PAYLOG_RECONCILE_AFTER_MS ');
+    expect(error.message).toContain('PAYLOG_GATEWAY_BUDGET_MS (10000)');
+    expectOneLine(configError({ 'reconcile-after-ms': '4999' }, { PAYLOG_GATEWAY_BUDGET_MS: '5000' }).message, 'PAYLOG_RECONCILE_AFTER_MS ');
+    // Equal is enough: the budget bounds every attempt and wait of the payment's own request.
+    expect(loadConfig({}, { PAYLOG_RECONCILE_AFTER_MS: '5000', PAYLOG_GATEWAY_BUDGET_MS: '5000' }).reconcileAfterMs).toBe(5_000);
+  });
+
   it('requires one gateway attempt to fit in the budget', () => {
     const error = configError({}, { PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '5000', PAYLOG_GATEWAY_BUDGET_MS: '4000' });
     expectOneLine(error.message, 'PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS ');

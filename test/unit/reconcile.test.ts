@@ -16,8 +16,14 @@ afterEach(async () => {
   for (const t of apps.splice(0)) await t.close();
 });
 
-async function app(reconcileAfterMs = '0'): Promise<{ t: TestApp; secret: string }> {
-  const t = await startTestApp({ PAYLOG_RECONCILE_AFTER_MS: reconcileAfterMs });
+/**
+ * Reconciliation waits out the gateway's whole retry budget: a small one here (three 60 ms
+ * attempts fit), so the tests wait a fifth of a second, not the default minute.
+ */
+const GATEWAY_BUDGET_MS = '200';
+
+async function app(reconcileAfterMs = GATEWAY_BUDGET_MS): Promise<{ t: TestApp; secret: string }> {
+  const t = await startTestApp({ PAYLOG_GATEWAY_BUDGET_MS: GATEWAY_BUDGET_MS, PAYLOG_RECONCILE_AFTER_MS: reconcileAfterMs });
   apps.push(t);
   return { t, secret: await t.keyFor('acme') };
 }
@@ -32,15 +38,14 @@ async function pay(t: TestApp, secret: string, number: string): Promise<{ status
 }
 
 /**
- * Reconciliation takes payments last changed strictly before now − reconcileAfterMs; with 0,
- * one changed in this very millisecond is not yet due. Waits (≤ a few ms) until the clock
- * has moved past it, instead of sleeping for a guessed time.
+ * Reconciliation takes payments last changed strictly before now − reconcileAfterMs. Waits until
+ * the clock has moved past that for this payment, instead of sleeping for a guessed time.
  */
 async function pastUpdate(ctx: AppContext, payment: Payment): Promise<void> {
-  const deadline = Date.now() + 1_000;
-  while (ctx.clock.now() <= Date.parse(payment.updatedAt)) {
+  const deadline = Date.now() + 2_000 + ctx.settings.reconcileAfterMs;
+  while (ctx.clock.now() - ctx.settings.reconcileAfterMs <= Date.parse(payment.updatedAt)) {
     if (Date.now() > deadline) throw new Error('clock did not advance');
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
