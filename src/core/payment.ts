@@ -51,9 +51,8 @@ export type PaymentOutcome =
  * succeeded | declined | failed; a terminal status is final, so a late or duplicate write (a
  * slow request, a second reconciler) never undoes or changes an outcome. The stores apply this
  * rule to the payment row of a journal commit (a refused row is left as it is; the rest of the
- * commit goes ahead): SQLite and PostgreSQL build their upsert's WHERE from
- * `MUTABLE_PAYMENT_STATUSES`, memory calls `canTransition`; DynamoDB does not yet (see
- * docs/operations.md, "Several reconcilers at once").
+ * commit goes ahead): SQLite and PostgreSQL build their upsert's WHERE, and DynamoDB its Put's
+ * ConditionExpression, from `MUTABLE_PAYMENT_STATUSES`; memory calls `canTransition`.
  */
 const NEXT_STATUSES: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   processing: ['processing', 'succeeded', 'declined', 'failed'],

@@ -5,17 +5,17 @@ import { journalTreeContract } from './journal-tree.contract.js';
 import { keysContract } from './keys.contract.js';
 import { ledgerContract } from './ledger.contract.js';
 import { lifecycleContract } from './lifecycle.contract.js';
-import { type PaymentsContractOptions, paymentsContract } from './payments.contract.js';
+import { paymentsContract } from './payments.contract.js';
 import { streamsContract } from './streams.contract.js';
 
 export type { StoreFactory } from './fixtures.js';
 
 /** Every port's contract; each backend's test file calls this with its own factory. */
-export function storeContracts(factory: StoreFactory, payments?: PaymentsContractOptions): void {
+export function storeContracts(factory: StoreFactory): void {
   journalContract(factory);
   streamsContract(factory);
   journalTreeContract(factory);
-  paymentsContract(factory, payments);
+  paymentsContract(factory);
   idempotencyContract(factory);
   keysContract(factory);
   ledgerContract(factory);

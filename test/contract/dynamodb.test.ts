@@ -10,6 +10,5 @@ describe('dynamodb store (DynamoDB Local)', () => {
     await createTables({ url });
     const store = await openDynamoStore({ url });
     return { store, cleanup: () => store.close() };
-    // Its TransactWriteItems would cancel a whole batch on one refused payment row: not yet forward-only.
-  }, { forwardOnlyPayments: false });
+  });
 });

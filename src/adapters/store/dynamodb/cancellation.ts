@@ -27,6 +27,22 @@ export function explainCancellation(err: unknown, roles: readonly ItemRole[]): u
   return new StoreUnavailableError(`DynamoDB store failed (${reason?.Code ?? err.name})`, { cause: err });
 }
 
+/**
+ * The positions of payment rows whose forward-only condition failed, when those are the only
+ * reasons the transaction was cancelled; null for any other error or cancellation.
+ */
+export function refusedPaymentRows(err: unknown, roles: readonly ItemRole[]): Set<number> | null {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return null;
+  const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+  const refused = new Set<number>();
+  for (const [i, reason] of reasons.entries()) {
+    if (reason.Code === undefined || reason.Code === 'None') continue;
+    if (reason.Code !== 'ConditionalCheckFailed' || roles[i]?.kind !== 'payment') return null;
+    refused.add(i);
+  }
+  return refused.size > 0 ? refused : null;
+}
+
 function conflictOf(role: ItemRole, old: Record<string, string | number> | null): StreamConflictError {
   switch (role.kind) {
     case 'head': {
@@ -52,6 +68,8 @@ function conflictOf(role: ItemRole, old: Record<string, string | number> | null)
     case 'checkpoint':
       return new StreamConflictError(`stream ${role.stream} already has a checkpoint of size ${role.size}`);
     case 'payment':
+      // Refused rows are dropped and the transaction sent again (journal.ts); not a conflict.
+      return new StreamConflictError(`payment ${role.id} could not be written`);
     case 'idempotency':
       // These items carry no condition; a failure here would be a bug in the plan.
       return new StreamConflictError(`a ${role.kind} write of the commit failed its condition`);

@@ -9,7 +9,7 @@
  * complete, read model included.
  */
 import type { AuditRecord } from '../../../core/audit-record.js';
-import type { Payment } from '../../../core/payment.js';
+import { MUTABLE_PAYMENT_STATUSES, type Payment } from '../../../core/payment.js';
 import type { IdempotencyUpdate } from '../../../ports/idempotency-store.js';
 import type { SignedHead } from '../../../core/signed-head.js';
 import type { CommitUnit, StoredCheckpoint, StreamSeal } from '../../../ports/journal-store.js';
@@ -28,7 +28,7 @@ export const ITEM_BYTES_MAX = 400 * 1024;
 
 /** One element of TransactItems, in the document client's (unmarshalled) form. */
 export type TransactItem =
-  | { Put: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string> } }
+  | { Put: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, string> } }
   | { Update: UpdateItem }
   | { ConditionCheck: { TableName: string; Key: Item; ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } };
 
@@ -50,7 +50,7 @@ export type ItemRole =
   | { kind: 'stream-exists'; stream: string }
   | { kind: 'record'; stream: string; seq: number }
   | { kind: 'checkpoint'; stream: string; size: number }
-  | { kind: 'payment' }
+  | { kind: 'payment'; id: string }
   | { kind: 'idempotency' };
 
 export interface PlannedTransaction {
@@ -184,7 +184,18 @@ class Group {
         },
       }, { kind: 'checkpoint', stream: cp.stream, size: cp.size });
     }
-    for (const payment of this.payments.values()) push({ Put: { TableName: tables.payments, Item: paymentItem(payment) } }, { kind: 'payment' });
+    for (const payment of this.payments.values()) {
+      // Forward-only (canTransition): only over no row or a row still in a mutable status. A
+      // refused row cancels the transaction; journal.ts then drops that row and tries again.
+      push({
+        Put: {
+          TableName: tables.payments, Item: paymentItem(payment),
+          ConditionExpression: `attribute_not_exists(#id) OR #status IN (${MUTABLE_PAYMENT_STATUSES.map((_, i) => `:mutable${i}`).join(', ')})`,
+          ExpressionAttributeNames: attributeNames('id', 'status'),
+          ExpressionAttributeValues: Object.fromEntries(MUTABLE_PAYMENT_STATUSES.map((status, i) => [`:mutable${i}`, status])),
+        },
+      }, { kind: 'payment', id: payment.id });
+    }
     for (const change of this.keys.values()) {
       const update = idempotencyUpdateItem(tables.idempotency, change, now);
       if (update) push({ Update: update }, { kind: 'idempotency' });

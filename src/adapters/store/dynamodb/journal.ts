@@ -16,7 +16,7 @@ import type {
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { explainCancellation } from './cancellation.js';
+import { explainCancellation, refusedPaymentRows } from './cancellation.js';
 import { type PlannedTransaction, type TableNames, planCommit } from './commit-plan.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
 import { isConditionFailed, oldItemOf } from './errors.js';
@@ -188,10 +188,22 @@ export class DynamoJournalStore implements JournalStore {
    * turned into a conflict or an outage here; either way nothing of this transaction landed.
    */
   private async transact(plan: PlannedTransaction): Promise<void> {
-    await this.conn.run((doc) => doc.send(new TransactWriteCommand({ TransactItems: plan.items }))
-      .catch((err: unknown) => {
-        throw explainCancellation(err, plan.roles);
-      }));
+    // A payment row refused by its forward-only condition (its status is already final) is left
+    // as it is, the rest of the commit goes ahead: the transaction is sent again without it. Each
+    // round drops at least one row, so there are at most as many rounds as payment rows.
+    let current = plan;
+    for (;;) {
+      const refused = await this.conn.run((doc) => doc.send(new TransactWriteCommand({ TransactItems: current.items }))
+        .then(() => null, (err: unknown) => {
+          const rows = refusedPaymentRows(err, current.roles);
+          if (rows === null) throw explainCancellation(err, current.roles);
+          return rows;
+        }));
+      if (refused === null) return;
+      const keep = current.items.map((_, i) => !refused.has(i));
+      current = { ...current, items: current.items.filter((_, i) => keep[i]), roles: current.roles.filter((_, i) => keep[i]) };
+      if (current.items.length === 0) return;
+    }
   }
 
   private readRange(streamId: string, fromSeq: number, limit: number, attribute: 'hash' | 'body'): Promise<Item[]> {
