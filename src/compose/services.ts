@@ -24,6 +24,7 @@ import { loadFingerprintKey } from './local-keys.js';
 import { openMirror } from './mirror.js';
 import { openStore } from './open-store.js';
 import { countStoreErrors } from './store-errors.js';
+import { wrapGateway, wrapStore } from './adapter-wrappers.js';
 import { systemClock, systemRandom } from './system.js';
 
 export const PAYLOG_VERSION = '0.1.0';
@@ -70,7 +71,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const fingerprintKey = loadFingerprintKey(config);
   // Hoisted so the store, the writer and the writer's callbacks report to the metrics the context carries.
   const metrics = options.metrics ?? NO_METRICS;
-  const opened = options.store ?? (await openStore(config));
+  const opened = wrapStore(options.store ?? (await openStore(config)));
   const store = metrics === NO_METRICS ? opened : countStoreErrors(opened, metrics);
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
@@ -126,7 +127,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
   });
   const ctx: AppContext = {
     store, writer, clock, random,
-    gateway: createSimulatedGateway({ ledger: store.gatewayLedger, clock, latencyMs: config.gatewayLatencyMs }),
+    gateway: wrapGateway(createSimulatedGateway({ ledger: store.gatewayLedger, clock, latencyMs: config.gatewayLatencyMs })),
     fingerprintKey,
     metrics,
     settings: {
