@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamodb-proxy.js';
 import { dynamoEndpoint } from '../support/dynamodb.js';
 import {
-  type DynamoFleet, IDEMPOTENCY_LEASE_MS, type Instance, LOAD_CARDS, LoadLog, MALFORMED, STREAM_LEASE_MS,
-  expectAftermath, killInstance, paymentJson, runLoad, startDynamoFleet, stopServer, waitUntil, writesTo,
+  type DynamoFleet, IDEMPOTENCY_LEASE_MS, STREAM_LEASE_MS, expectAftermath, startDynamoFleet, stopServer, writesTo,
 } from '../support/dynamodb-fleet.js';
+import { type Instance, LOAD_CARDS, LoadLog, MALFORMED, killInstance, paymentJson, runLoad } from '../support/load.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * kill -9 of a `paylog serve` on DynamoDB under load, then a restart: nothing acknowledged is

@@ -3,9 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamodb-proxy.js';
 import { dynamoEndpoint } from '../support/dynamodb.js';
 import {
-  type DynamoFleet, IDEMPOTENCY_LEASE_MS, type Instance, LOAD_CARDS, LoadLog, STREAM_LEASE_MS,
-  expectAftermath, killInstance, paymentJson, runLoad, startDynamoFleet, stopServer, waitUntil, writesTo,
+  type DynamoFleet, IDEMPOTENCY_LEASE_MS, STREAM_LEASE_MS, expectAftermath, startDynamoFleet, stopServer, writesTo,
 } from '../support/dynamodb-fleet.js';
+import { type Instance, LOAD_CARDS, LoadLog, killInstance, paymentJson, runLoad, runPairedLoad } from '../support/load.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * `paylog serve` instances on the same DynamoDB tables, no coordinator. The conditional writes
@@ -42,15 +43,8 @@ describe('a fleet of paylog instances on one set of DynamoDB tables', () => {
     const [survivor, victim] = instances as [Instance, Instance, Instance];
     const log = new LoadLog(fleet.secret);
 
-    const load = runLoad(CLIENTS, async (n, i) => {
-      const key = `fleet-${n}-${i}`;
-      const card = LOAD_CARDS[(n + i) % LOAD_CARDS.length]!;
-      const body = paymentJson(card, 700 + i);
-      // The same key to two different instances at once; the killed one is left out once dead.
-      const pair = [instances[(n + i) % INSTANCES], instances[(n + i + 1) % INSTANCES]] as Instance[];
-      await Promise.all(pair.filter((t) => !t.killed).map((t) => log.send(t, key, card, body, { conflictPossible: true })));
-      return true;
-    });
+    // The same key to two different instances at once; the killed one is left out once dead.
+    const load = runPairedLoad(log, instances, CLIENTS, LOAD_CARDS, (i) => 700 + i);
     await log.until((l) => l.count() >= ACKED_BEFORE_KILL && l.streams.has(victim.name));
     const killedAt = await killInstance(victim);
     const ackedAtKill = log.count();

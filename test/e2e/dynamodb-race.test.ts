@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
-import {
-  APPROVE, type Answer, DECLINE_FUNDS, type DynamoFleet, type LedgerItem, RETRY, type TestCard,
-  paymentJson, postPayment, startDynamoFleet, stopServer,
-} from '../support/dynamodb-fleet.js';
+import { type DynamoFleet, type LedgerItem, startDynamoFleet, stopServer } from '../support/dynamodb-fleet.js';
+import { APPROVE, type Answer, DECLINE_FUNDS, RETRY, type TestCard, paymentJson, postPayment } from '../support/load.js';
 import type { ServerProcess } from '../support/process.js';
 
 /**

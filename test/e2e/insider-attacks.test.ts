@@ -12,11 +12,12 @@ import { startServices } from '../../src/compose/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type Metrics, NO_METRICS } from '../../src/ports/metrics.js';
 import {
-  APPROVE, type Answer, type Instance, LOAD_CARDS, LoadLog, killInstance, paymentJson, postPayment, runLoad, waitUntil,
-} from '../support/dynamodb-fleet.js';
+  APPROVE, type Answer, type Instance, LOAD_CARDS, LoadLog, killInstance, paymentJson, postPayment, runLoad,
+} from '../support/load.js';
+import { waitFor, waitUntil } from '../support/wait.js';
 import {
   JOURNAL, STORE_KINDS, type StoreKind, type Target, type Verified, expectValidHead, forgeChain, forgedStream, forgedStreamId,
-  inventedPayment, openTarget, startedDraft, waitFor,
+  inventedPayment, openTarget, startedDraft,
 } from '../support/insider.js';
 import { type ServerProcess, stopProcess } from '../support/process.js';
 

@@ -25,6 +25,7 @@ import { DYNAMO_ENV, dynamoEndpoint, freshPrefix } from './dynamodb.js';
 import type { CommandResult, VerifyReport } from './dynamodb-fleet.js';
 import { freshDatabase } from './postgres.js';
 import { PAYLOG_BIN, type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } from './process.js';
+import { WAIT_DEADLINE_MS, waitFor } from './wait.js';
 
 /**
  * Scaffolding for the insider attacks of issue 11: one paylog journal on SQLite, PostgreSQL or
@@ -52,8 +53,6 @@ const QUIET_CHECKPOINT_INTERVAL_MS = 600_000;
 const GATEWAY_ENV = {
   PAYLOG_GATEWAY_LATENCY_MS: '0', PAYLOG_GATEWAY_MAX_ATTEMPTS: '3', PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '750', PAYLOG_GATEWAY_BUDGET_MS: '2300',
 };
-/** How long a wait for a process to reach a state may take before the test fails. */
-const EVENT_DEADLINE_MS = 20_000;
 
 /** A stream as the store holds it. */
 export interface StreamRow {
@@ -259,17 +258,9 @@ async function crashBeforeSeal(holdSeal: HoldSeal, stream: string, start: (extra
 }
 
 function deadline(what: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), EVENT_DEADLINE_MS).unref());
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_DEADLINE_MS).unref());
 }
 
-/** Resolves once `ready` holds, checking every few ms (for states only another process can see). */
-export async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
-  const until = Date.now() + EVENT_DEADLINE_MS;
-  while (!(await ready())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 // ---- forging, as the insider does it: the format is public, the key is not ----
 
