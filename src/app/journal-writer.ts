@@ -11,6 +11,7 @@ import type { AuditMirror } from '../ports/audit-mirror.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { SignedHead } from '../core/signed-head.js';
 import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamSeal, StreamStatus } from '../ports/journal-store.js';
+import { ClaimLostError } from '../ports/store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -268,9 +269,11 @@ export class JournalWriter {
     while (this.queue.length > 0) {
       const next = this.queue[0] as Pending;
       const count = next.unit.records.length + (next.unit.checkpointOwn ? 1 : 0);
-      if (batch.length > 0 && records + count > this.options.batchRecordsMax) break;
+      if (batch.length > 0 && (records + count > this.options.batchRecordsMax || isFenced(next.unit))) break;
       batch.push(this.queue.shift() as Pending);
       records += count;
+      // A fenced unit is committed alone: should its claim be lost, nothing else fails with it.
+      if (isFenced(next.unit)) break;
     }
     this.queuedRecords -= records;
     return batch;
@@ -324,9 +327,11 @@ export class JournalWriter {
       await this.store.commit(units);
       this.options.metrics?.journalCommit(performance.now() - commitStartedMs, units.reduce((n, u) => n + u.records.length, 0));
     } catch (err) {
-      if (!foreign) this.options.metrics?.journalWriteError();
+      const claimLost = err instanceof ClaimLostError;
+      if (!foreign && !claimLost) this.options.metrics?.journalWriteError();
       const durable = this.state === 'halted' || foreign ? 0 : await this.recover(before, after, head);
-      const failure = err instanceof PaylogError ? err : new PaylogError('store_unavailable', { cause: err });
+      // A lost claim is an answer for its (lone) unit, not the store failing: it reaches the caller as it is.
+      const failure = err instanceof PaylogError || claimLost ? err : new PaylogError('store_unavailable', { cause: err });
       this.settle(batch, sealed, units.slice(0, durable), failure);
       return;
     }
@@ -432,7 +437,7 @@ export class JournalWriter {
    * to the mirror; rejects the rest with `failure`. The automatic checkpoint unit at the end
    * of a batch has no waiter.
    */
-  private settle(batch: Pending[], sealed: AuditRecord[][], durable: CommitUnit[], failure: PaylogError | null): void {
+  private settle(batch: Pending[], sealed: AuditRecord[][], durable: CommitUnit[], failure: Error | null): void {
     if (durable.length > 0) {
       try {
         this.options.mirror?.publish(durable.flatMap((u) => u.records), lastHead(durable));
@@ -518,4 +523,9 @@ export function withAuditPointer(payment: Payment, records: AuditRecord[]): Paym
   const mine = records.filter((r) => r.resource === payment.id);
   const last = mine[mine.length - 1];
   return last ? { ...payment, audit: { stream: last.stream, seq: last.seq, hash: last.hash } } : payment;
+}
+
+/** A unit whose idempotency update is fenced by its claim (IdempotencyUpdate.heldUntil). */
+function isFenced(unit: AppendUnit): boolean {
+  return typeof unit.idempotency === 'object' && unit.idempotency.heldUntil !== undefined;
 }

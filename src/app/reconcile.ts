@@ -2,6 +2,7 @@ import type { Payment, PaymentOutcome } from '../core/payment.js';
 import { applyOutcome, recordCard } from '../core/payment.js';
 import { rfc3339 } from '../core/time.js';
 import type { LookupReply } from '../ports/gateway.js';
+import { ClaimLostError } from '../ports/store.js';
 import type { AppContext, Caller } from './context.js';
 import { IDEMPOTENCY_TTL_MIN_MS } from './idempotency.js';
 import { draft } from './records.js';
@@ -21,6 +22,8 @@ export interface ReconcileResult {
   resolved: { id: string; status: Payment['status'] }[];
   /** Payments the gateway could not answer for this time; they stay processing. */
   unresolved: string[];
+  /** Payments whose claim another reconciler took over while this one stalled; that one settles them. */
+  overtaken: string[];
 }
 
 /**
@@ -31,16 +34,19 @@ export interface ReconcileResult {
 export async function reconcile(ctx: AppContext, caller: Caller, limit = RECONCILE_BATCH_MAX): Promise<ReconcileResult> {
   const cutoff = rfc3339(ctx.clock.now() - ctx.settings.reconcileAfterMs);
   const stale = await ctx.store.payments.listProcessing(cutoff, Math.min(limit, RECONCILE_BATCH_MAX));
-  const result: ReconcileResult = { examined: stale.length, resolved: [], unresolved: [] };
+  const result: ReconcileResult = { examined: stale.length, resolved: [], unresolved: [], overtaken: [] };
   for (const payment of stale) {
     // One reconciler per payment, whatever the number of processes: the claim is the store's
     // idempotency claim (exactly one claimant wins, on every store), completed in the same commit
     // as `payment.reconciled`, so a later reconciler sees it completed and skips the payment.
+    // That commit is fenced by the claim's lease: a reconciler that stalled past it, and was
+    // taken over, writes nothing (docs/operations.md, "Reconciling from several processes").
     const key = RECONCILE_KEY_PREFIX + payment.id;
     const nowMs = ctx.clock.now();
+    const lease = rfc3339(nowMs + RECONCILE_LEASE_MS);
     const claim = await ctx.store.idempotency.claim({
       merchantId: payment.merchantId, key, fingerprint: RECONCILE_KEY_PREFIX, now: rfc3339(nowMs),
-      leaseExpiresAt: rfc3339(nowMs + RECONCILE_LEASE_MS),
+      leaseExpiresAt: lease,
       expiresAt: rfc3339(nowMs + Math.max(ctx.settings.idempotencyTtlMs, IDEMPOTENCY_TTL_MIN_MS)),
     });
     if (claim.kind !== 'claimed' && claim.kind !== 'recovered') continue;
@@ -61,17 +67,27 @@ export async function reconcile(ctx: AppContext, caller: Caller, limit = RECONCI
     }
     const outcome = outcomeOf(reply);
     const updated = applyOutcome(current, outcome, current.attempts, rfc3339(ctx.clock.now()));
-    await ctx.writer.append({
-      records: [
-        draft({ ...caller, merchantId: current.merchantId }, 'payment.reconciled', current.id, updated.status === 'succeeded' ? 'success' : 'failure', {
-          merchantId: current.merchantId, amount: current.amount, currency: current.currency, card: recordCard(current.card),
-          previousStatus: current.status, status: updated.status, gatewayAnswer: reply.kind,
-          declineCode: updated.declineCode, failureCode: updated.failureCode,
-        }, updated.failureCode),
-      ],
-      payment: updated,
-      idempotency: { merchantId: current.merchantId, key, paymentId: current.id, response: { status: 200, body: { status: updated.status }, headers: {} } },
-    });
+    try {
+      await ctx.writer.append({
+        records: [
+          draft({ ...caller, merchantId: current.merchantId }, 'payment.reconciled', current.id, updated.status === 'succeeded' ? 'success' : 'failure', {
+            merchantId: current.merchantId, amount: current.amount, currency: current.currency, card: recordCard(current.card),
+            previousStatus: current.status, status: updated.status, gatewayAnswer: reply.kind,
+            declineCode: updated.declineCode, failureCode: updated.failureCode,
+          }, updated.failureCode),
+        ],
+        payment: updated,
+        idempotency: {
+          merchantId: current.merchantId, key, paymentId: current.id, response: { status: 200, body: { status: updated.status }, headers: {} }, heldUntil: lease,
+        },
+      });
+    } catch (err) {
+      // Taken over while this reconciler stalled: the one that took over writes the record.
+      if (!(err instanceof ClaimLostError)) throw err;
+      result.overtaken.push(current.id);
+      ctx.metrics.reconciliation('overtaken');
+      continue;
+    }
     result.resolved.push({ id: current.id, status: updated.status });
     ctx.metrics.reconciliation(updated.status);
   }

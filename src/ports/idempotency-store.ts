@@ -32,6 +32,12 @@ export interface IdempotencyUpdate {
   key: string;
   paymentId?: string;
   response?: StoredResponse;
+  /**
+   * Fencing: when set, the commit applies only while the key's claim still holds this lease
+   * (a take-over always sets a later one); otherwise it fails as a whole with ClaimLostError.
+   * So a claimant that stalled past its lease cannot write after the one that took over.
+   */
+  heldUntil?: string;
 }
 
 export interface IdempotencyStore {

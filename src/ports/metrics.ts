@@ -6,7 +6,8 @@ export type AttemptResultName = 'approved' | 'declined' | 'timeout' | 'malformed
 export type AuthFailureReason = 'api_key_missing' | 'api_key_invalid' | 'api_key_revoked' | 'too_many_auth_failures';
 
 /** What a reconciled payment became, or `unresolved` when the gateway could not say this time. */
-export type ReconciliationOutcome = PaymentStatus | 'unresolved';
+/** `overtaken`: another reconciler took the claim over while this one stalled, and settles the payment. */
+export type ReconciliationOutcome = PaymentStatus | 'unresolved' | 'overtaken';
 
 /**
  * Operational metrics. Dimensions stay low-cardinality: outcome, result, service, a configured

@@ -34,3 +34,14 @@ export class StreamConflictError extends Error {
     this.name = 'StreamConflictError';
   }
 }
+
+/**
+ * Raised when a commit fenced by an idempotency claim (IdempotencyUpdate.heldUntil) finds the
+ * claim taken over by another claimant: nothing of the commit was written.
+ */
+export class ClaimLostError extends StreamConflictError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClaimLostError';
+  }
+}

@@ -1,4 +1,5 @@
 import type { StoreFactory } from './fixtures.js';
+import { claimFenceContract } from './claim-fence.contract.js';
 import { idempotencyContract } from './idempotency.contract.js';
 import { journalContract } from './journal.contract.js';
 import { journalTreeContract } from './journal-tree.contract.js';
@@ -17,6 +18,7 @@ export function storeContracts(factory: StoreFactory): void {
   journalTreeContract(factory);
   paymentsContract(factory);
   idempotencyContract(factory);
+  claimFenceContract(factory);
   keysContract(factory);
   ledgerContract(factory);
   lifecycleContract(factory);

@@ -99,7 +99,7 @@ describe('reconcile', () => {
     await pastUpdate(ctx, payment);
 
     const result = await reconcile(ctx, system);
-    expect(result).toEqual({ examined: 1, resolved: [{ id: payment.id, status: 'succeeded' }], unresolved: [] });
+    expect(result).toEqual({ examined: 1, resolved: [{ id: payment.id, status: 'succeeded' }], unresolved: [], overtaken: [] });
 
     const [record, ...more] = await reconciledRecords(ctx, payment.id);
     expect(more).toEqual([]);
@@ -130,7 +130,7 @@ describe('reconcile', () => {
     await pastUpdate(ctx, crashed);
 
     const result = await reconcile(ctx, system);
-    expect(result).toEqual({ examined: 1, resolved: [{ id: crashed.id, status: 'failed' }], unresolved: [] });
+    expect(result).toEqual({ examined: 1, resolved: [{ id: crashed.id, status: 'failed' }], unresolved: [], overtaken: [] });
     const [record] = await reconciledRecords(ctx, crashed.id);
     expect(record).toMatchObject({
       outcome: 'failure', reason: 'gateway_unavailable',
@@ -165,7 +165,7 @@ describe('reconcile', () => {
     const stale = await receivedThenCrashed(t, '4242424242424242', 120_000);
 
     const result = await reconcile(ctx, system);
-    expect(result).toEqual({ examined: 1, resolved: [{ id: stale.id, status: 'failed' }], unresolved: [] });
+    expect(result).toEqual({ examined: 1, resolved: [{ id: stale.id, status: 'failed' }], unresolved: [], overtaken: [] });
     expect(await ctx.store.payments.get('acme', fresh.id)).toEqual(fresh);
     expect(await reconciledRecords(ctx, fresh.id)).toEqual([]);
   });
@@ -187,7 +187,7 @@ describe('reconcile', () => {
     const before = await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000);
 
     const result = await reconcile({ ...ctx, gateway: flaky }, system);
-    expect(result).toEqual({ examined: 2, resolved: [{ id: reachable.id, status: 'succeeded' }], unresolved: [unreachable.id] });
+    expect(result).toEqual({ examined: 2, resolved: [{ id: reachable.id, status: 'succeeded' }], unresolved: [unreachable.id], overtaken: [] });
     expect(await ctx.store.payments.get('acme', unreachable.id)).toEqual(unreachable);
     expect(await reconciledRecords(ctx, unreachable.id)).toEqual([]);
     const after = await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000);
@@ -234,7 +234,7 @@ describe('reconcile', () => {
       await pastUpdate(ctx, row);
     }
     // Nothing is left to reconcile, and none of them is reconciled again.
-    expect(await reconcile(ctx, system)).toEqual({ examined: 0, resolved: [], unresolved: [] });
+    expect(await reconcile(ctx, system)).toEqual({ examined: 0, resolved: [], unresolved: [], overtaken: [] });
     await verifyAll(ctx);
   });
 
@@ -256,7 +256,7 @@ describe('reconcile', () => {
     for (const p of paymentsAfterFirst) await pastUpdate(ctx, p as Payment);
 
     const second = await reconcile(ctx, system);
-    expect(second).toEqual({ examined: 0, resolved: [], unresolved: [] });
+    expect(second).toEqual({ examined: 0, resolved: [], unresolved: [], overtaken: [] });
     expect(await ctx.store.journal.readStream(ctx.writer.streamId, 1, 1_000_000)).toEqual(recordsAfterFirst);
     expect(await Promise.all([a.id, b.id, settled.payment.id].map((id) => ctx.store.payments.get('acme', id)))).toEqual(paymentsAfterFirst);
     await verifyAll(ctx);

@@ -25,7 +25,7 @@ const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_r
 const PAYMENT_OUTCOMES: readonly PaymentStatus[] = ['succeeded', 'declined', 'failed', 'processing'];
 const ATTEMPT_RESULTS: readonly AttemptResultName[] = ['approved', 'declined', 'timeout', 'malformed', 'unavailable'];
 const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = ['api_key_missing', 'api_key_invalid', 'api_key_revoked', 'too_many_auth_failures'];
-const RECONCILIATION_OUTCOMES: readonly ReconciliationOutcome[] = ['succeeded', 'declined', 'failed', 'unresolved'];
+const RECONCILIATION_OUTCOMES: readonly ReconciliationOutcome[] = ['succeeded', 'declined', 'failed', 'unresolved', 'overtaken'];
 
 const HTTP_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -109,7 +109,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
   const replays = new Counter({ name: 'paylog_idempotency_replays_total', help: 'Requests answered from the idempotency store.', registers });
   const idempotencyConflicts = new Counter({ name: 'paylog_idempotency_conflicts_total', help: 'Requests refused because their Idempotency-Key was in use or reused with another body.', registers });
   const reconciliations = new Counter({
-    name: 'paylog_reconciliations_total', help: 'Payments reconciliation settled, by the status they got ("unresolved" when the gateway could not say).',
+    name: 'paylog_reconciliations_total', help: 'Payments reconciliation settled, by the status they got ("unresolved" when the gateway could not say, "overtaken" when another reconciler took over).',
     labelNames: ['outcome'] as const, registers,
   });
   const storeErrors = new Counter({

@@ -1,5 +1,5 @@
 import type { StreamState } from '../../../ports/journal-store.js';
-import { StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
+import { ClaimLostError, StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { ItemRole } from './commit-plan.js';
@@ -20,6 +20,9 @@ interface CancellationReason {
 export function explainCancellation(err: unknown, roles: readonly ItemRole[]): unknown {
   if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return err;
   const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+  // A lost claim first: a reconciler overtaken also finds the payment row settled (refused).
+  const fenced = reasons.findIndex((r, i) => r.Code === 'ConditionalCheckFailed' && roles[i]?.kind === 'idempotency');
+  if (fenced >= 0) return conflictOf(roles[fenced] as ItemRole, null);
   const at = reasons.findIndex((r) => r.Code !== undefined && r.Code !== 'None');
   const reason = reasons[at];
   const role = roles[at];
@@ -71,8 +74,8 @@ function conflictOf(role: ItemRole, old: Record<string, string | number> | null)
       // Refused rows are dropped and the transaction sent again (journal.ts); not a conflict.
       return new StreamConflictError(`payment ${role.id} could not be written`);
     case 'idempotency':
-      // These items carry no condition; a failure here would be a bug in the plan.
-      return new StreamConflictError(`a ${role.kind} write of the commit failed its condition`);
+      // Only a fenced update carries a condition (IdempotencyUpdate.heldUntil).
+      return new ClaimLostError(`the claim on idempotency key ${JSON.stringify(role.key)} was taken over; the commit is refused`);
   }
 }
 

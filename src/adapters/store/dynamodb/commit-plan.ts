@@ -51,7 +51,7 @@ export type ItemRole =
   | { kind: 'record'; stream: string; seq: number }
   | { kind: 'checkpoint'; stream: string; size: number }
   | { kind: 'payment'; id: string }
-  | { kind: 'idempotency' };
+  | { kind: 'idempotency'; key: string };
 
 export interface PlannedTransaction {
   items: TransactItem[];
@@ -130,6 +130,7 @@ class Group {
       this.keys.set(pk, {
         merchantId: change.merchantId, key: change.key,
         paymentId: change.paymentId ?? before?.paymentId, response: change.response ?? before?.response,
+        heldUntil: change.heldUntil ?? before?.heldUntil,
       });
     }
     if (unit.checkpoint) {
@@ -198,7 +199,7 @@ class Group {
     }
     for (const change of this.keys.values()) {
       const update = idempotencyUpdateItem(tables.idempotency, change, now);
-      if (update) push({ Update: update }, { kind: 'idempotency' });
+      if (update) push({ Update: update }, { kind: 'idempotency', key: change.key });
     }
     return { items, roles, units: this.units };
   }

@@ -212,10 +212,16 @@ export function idempotencyUpdateItem(table: string, update: IdempotencyUpdate, 
     values[':response'] = JSON.stringify(update.response);
   }
   if (sets.length === 0) return null;
+  // The fence (checkClaimHeld, as a condition): the claim still holds the lease it was taken with.
+  if (update.heldUntil !== undefined) {
+    names.push('leaseExpiresAt');
+    values[':heldUntil'] = update.heldUntil;
+  }
   return {
     TableName: table,
     Key: { pk: idempotencyPk(update.merchantId, update.key) },
     UpdateExpression: `SET ${sets.join(', ')}, #expiresAt = if_not_exists(#expiresAt, :expired), #expiresAtEpoch = if_not_exists(#expiresAtEpoch, :expiredEpoch)`,
+    ...(update.heldUntil !== undefined && { ConditionExpression: '#leaseExpiresAt = :heldUntil' }),
     ExpressionAttributeNames: attributeNames(...names),
     ExpressionAttributeValues: values,
   };

@@ -50,6 +50,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 }
 
+/** The stored lease of a key, for the fence of a commit (checkClaimHeld); undefined when there is no row. */
+export function storedLease(state: MemoryState, update: IdempotencyUpdate): string | undefined {
+  return state.idempotency.get(idempotencyKeyOf(update.merchantId, update.key))?.leaseExpiresAt;
+}
+
 /** Applied inside a journal commit. A key that is gone (purged) has nothing left to update. */
 export function applyIdempotencyUpdate(state: MemoryState, update: IdempotencyUpdate): void {
   const row: IdempotencyRow | undefined = state.idempotency.get(idempotencyKeyOf(update.merchantId, update.key));

@@ -8,7 +8,8 @@ import { checkContinues } from '../shared/continuity.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
-import { applyIdempotencyUpdate } from './idempotency.js';
+import { applyIdempotencyUpdate, storedLease } from './idempotency.js';
+import { checkClaimHeld } from '../shared/claim-fence.js';
 import { type MemoryState, copy } from './state.js';
 
 export class MemoryJournalStore implements JournalStore {
@@ -36,6 +37,7 @@ export class MemoryJournalStore implements JournalStore {
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
       }
       if (unit.head) checkTakesRecords(unit.head.stream, this.state.streams.get(unit.head.stream)?.state);
+      if (unit.idempotency) checkClaimHeld(unit.idempotency, storedLease(this.state, unit.idempotency));
       if (unit.seal) {
         const stream = this.state.streams.get(unit.seal.stream);
         checkSealable(unit.seal, stream && { state: stream.state, headSize: stream.head?.size ?? 0 });

@@ -3,6 +3,7 @@ import type {
   ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, StoredResponse,
 } from '../../../ports/idempotency-store.js';
 import type { PostgresConnection } from './connection.js';
+import { checkClaimHeld } from '../shared/claim-fence.js';
 
 interface Row {
   fingerprint: string;
@@ -62,6 +63,14 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
 /** Inside the journal's commit transaction. A purged key has nothing left to update. */
 export async function applyIdempotencyUpdate(client: pg.PoolClient, update: IdempotencyUpdate): Promise<void> {
+  if (update.heldUntil !== undefined) {
+    // Locked until the commit ends, so no take-over can slip in between the check and the commit.
+    const { rows } = await client.query<{ leaseExpiresAt: string }>({
+      name: 'idem-fence', text: 'SELECT lease_expires_at AS "leaseExpiresAt" FROM idempotency WHERE merchant_id = $1 AND key = $2 FOR UPDATE',
+      values: [update.merchantId, update.key],
+    });
+    checkClaimHeld(update, rows[0]?.leaseExpiresAt);
+  }
   await client.query({
     name: 'idem-update',
     text: 'UPDATE idempotency SET payment_id = coalesce($3, payment_id), response = coalesce($4, response) WHERE merchant_id = $1 AND key = $2',

@@ -146,6 +146,7 @@ function commitRows(unit: CommitUnit): CommitRows {
     rows.idempotency = {
       merchantId: idempotency.merchantId, key: idempotency.key, paymentId: idempotency.paymentId ?? null,
       response: idempotency.response === undefined ? null : JSON.stringify(idempotency.response),
+      ...(idempotency.heldUntil !== undefined && { heldUntil: idempotency.heldUntil }),
     };
   }
   if (checkpoint) rows.checkpoint = checkpoint;

@@ -9,6 +9,7 @@ import { sqlStatusList } from '../shared/payment-transition.js';
 import { MUTABLE_PAYMENT_STATUSES } from '../../../core/payment.js';
 import { applyCall } from '../shared/ledger-call.js';
 import { checkBatch } from '../shared/batch-rules.js';
+import { checkClaimHeld } from '../shared/claim-fence.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 import { SqliteTreeWrites, type TreeWriteOp } from './journal-tree-ops.js';
@@ -47,7 +48,7 @@ export interface CommitRows {
   seal?: StreamSeal;
   records: RecordRow[];
   payment?: { id: string; merchantId: string; status: string; updatedAt: string; merchantReference: string | null; body: string };
-  idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null };
+  idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null; heldUntil?: string };
   checkpoint?: StoredCheckpoint;
 }
 
@@ -211,8 +212,12 @@ export class SqliteWrites {
         heads.set(record.stream, { seq: record.seq, hash: record.hash });
       }
       if (unit.payment) this.upsertPayment.run(unit.payment);
-      // A purged key has nothing left to update.
-      if (unit.idempotency) this.idemUpdate.run(unit.idempotency);
+      if (unit.idempotency) {
+        const { heldUntil, ...update } = unit.idempotency;
+        if (heldUntil !== undefined) checkClaimHeld(unit.idempotency, (this.idemSelect.get(update.merchantId, update.key) as IdempotencyRow | undefined)?.leaseExpiresAt);
+        // A purged key has nothing left to update.
+        this.idemUpdate.run(update);
+      }
       if (unit.checkpoint) this.insertCheckpoint(unit.checkpoint);
       if (unit.head) {
         checkTakesRecords(unit.head.stream, this.streamState.get(unit.head.stream) as StreamState | undefined);

@@ -13,6 +13,7 @@ export function registerReconcile(program: Command): void {
           const result = await reconcile(services.ctx, services.system);
           for (const { id, status } of result.resolved) process.stdout.write(`${id}  processing → ${status}\n`);
           for (const id of result.unresolved) process.stdout.write(`${id}  still processing (gateway did not answer)\n`);
+          for (const id of result.overtaken) process.stdout.write(`${id}  settled by another reconciler (this one stalled past its claim)\n`);
           total += result.resolved.length;
           if (result.resolved.length === 0) break;
         }
