@@ -1,13 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
 import { ChainVerifier } from '../../src/core/chain-verifier.js';
+import { installAdapterWrappers } from '../../src/compose/adapter-wrappers.js';
+import { Gate, gatedClaims } from '../support/gate.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { waitFor } from '../support/wait.js';
 
 let t: TestApp;
 let secret: string;
+/** Open but for the test that holds a request that owns its key, to send a second one while the first runs. */
+const gate = new Gate();
 
 beforeAll(async () => {
+  installAdapterWrappers({ store: (store) => gatedClaims(store, gate) });
   t = await startTestApp();
+  installAdapterWrappers({});
   secret = await t.keyFor('acme');
 });
 afterAll(async () => t.close());
@@ -352,13 +359,20 @@ describe('idempotency', () => {
   });
 
   it('same key while the first is running → 409 with Retry-After: 1', async () => {
-    const slow = pay(paymentBody('4000000004089993'), { 'idempotency-key': 'order-3' });
-    await new Promise((r) => setTimeout(r, 20));
-    const res = await pay(paymentBody('4000000004089993'), { 'idempotency-key': 'order-3' });
-    expect(res.statusCode).toBe(409);
-    expect(res.headers['retry-after']).toBe('1');
-    expect(res.json().error.code).toBe('idempotency_key_in_use');
-    expect((await slow).statusCode).toBe(202);
+    gate.close();
+    try {
+      const first = pay(paymentBody(), { 'idempotency-key': 'order-3' });
+      // The first request has claimed the key and is held there.
+      await waitFor('the first request to claim the key', () => gate.waiting === 1);
+      const res = await pay(paymentBody(), { 'idempotency-key': 'order-3' });
+      expect(res.statusCode).toBe(409);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json().error.code).toBe('idempotency_key_in_use');
+      gate.open();
+      expect((await first).statusCode).toBe(201);
+    } finally {
+      gate.open();
+    }
   });
 
   it('a 400 is not stored: the key stays usable', async () => {

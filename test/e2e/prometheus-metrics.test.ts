@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentBody } from '../support/harness.js';
 import { type ServerProcess, freePort, runPaylog, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
+import { listeningPorts } from '../support/sockets.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * `paylog serve` exposes Prometheus metrics on a listener of its own (PAYLOG_METRICS_PORT),
@@ -60,42 +62,11 @@ function labelValues(text: string): string[] {
   return values;
 }
 
-/** TCP ports a process listens on (Linux: its socket inodes matched against /proc/net/tcp{,6}). */
-function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      const match = /^socket:\[(\d+)\]$/.exec(target);
-      if (match) inodes.add(match[1] as string);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const row of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const cols = row.trim().split(/\s+/);
-      // st 0A is LISTEN; local_address is HEXIP:HEXPORT; the inode is the tenth column.
-      if (cols[3] === '0A' && inodes.has(cols[9] as string)) ports.add(Number.parseInt((cols[1] as string).split(':')[1] as string, 16));
-    }
-  }
-  return [...ports].sort((a, b) => a - b);
-}
-
 /** Runs promtool on a scrape; a missing promtool fails the test (CI installs Debian's prometheus package). */
 function promtoolCheck(text: string): { status: number | null; output: string } {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
   if (result.error) throw new Error(`promtool could not run (install Debian's prometheus package): ${result.error.message}`);
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('paylog serve: /metrics', () => {

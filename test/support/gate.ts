@@ -1,0 +1,85 @@
+import type { Gateway } from '../../src/ports/gateway.js';
+import type { Store } from '../../src/ports/store.js';
+
+/**
+ * Holding a call at a chosen point until the test lets it go, so that "while the first request is
+ * still running" is a state the test creates, not a moment it hopes to hit with a sleep.
+ */
+
+/** Open by default; while closed, pass() holds its callers until open(). */
+export class Gate {
+  private opened: Promise<void> = Promise.resolve();
+  private release: () => void = () => undefined;
+  /** Callers held right now. */
+  waiting = 0;
+
+  close(): void {
+    this.opened = new Promise((resolve) => { this.release = resolve; });
+  }
+
+  open(): void {
+    this.release();
+    this.opened = Promise.resolve();
+  }
+
+  /** Waits until the gate is open, or until `signal` aborts (then rejects with its reason). */
+  async pass(signal?: AbortSignal): Promise<void> {
+    this.waiting++;
+    try {
+      if (signal === undefined) return await this.opened;
+      signal.throwIfAborted();
+      let onAbort: () => void = () => undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        await Promise.race([this.opened, aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      this.waiting--;
+    }
+  }
+}
+
+/**
+ * The store, a request that has just won its Idempotency-Key's claim passing `gate` before it
+ * goes on: held there, it owns the key with no timer running (an attempt timeout would cut a
+ * hold at the gateway short), and every other request for the key meets its claim.
+ */
+export function gatedClaims(inner: Store, gate: Gate): Store {
+  const idempotency = withOverrides(inner.idempotency, {
+    claim: async (claim) => {
+      const result = await inner.idempotency.claim(claim);
+      if (result.kind === 'claimed') await gate.pass();
+      return result;
+    },
+  });
+  return withOverrides(inner, { idempotency });
+}
+
+/** The gateway, every charge first passing `gate`. */
+export function gatedGateway(inner: Gateway, gate: Gate): Gateway {
+  return withOverrides(inner, {
+    charge: async (request, signal) => {
+      await gate.pass(signal);
+      return inner.charge(request, signal);
+    },
+  });
+}
+
+/**
+ * `target` with some of its members replaced; every other member is the target's own, its
+ * methods bound to it (so a class instance's private state keeps working).
+ */
+export function withOverrides<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof T];
+      const value = Reflect.get(t, prop, t) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
