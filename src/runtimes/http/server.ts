@@ -170,6 +170,11 @@ export async function serveUntilSignalled(config: Config): Promise<number> {
       server.app.log.error({ err }, 'shutdown failed');
       code = 1;
     }
+    // Requests cut off at the shutdown timeout may still be waiting on the gateway, for up to
+    // its whole budget, with the store closed: nothing they do can be recorded or answered any
+    // more, so they must not keep the process running after its shutdown is done (a supervisor,
+    // or a cluster primary, would take it for a process that does not stop).
+    if (server.app.inFlight.count > 0) setImmediate(() => process.exit(code)).unref();
     return code;
   } finally {
     process.off('SIGTERM', onSignal);
