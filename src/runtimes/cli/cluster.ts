@@ -11,8 +11,9 @@ import type { MetricsServer } from '../http/metrics-server.js';
  * the machine can read), each a whole `serve` with its own journal stream, sharing the port round
  * robin. It never respawns: a worker that exits on its own (a crash, a halted journal writer)
  * makes the primary stop the others and exit 1, so the supervisor restarts the service, as it
- * would restart a single process. SIGTERM/SIGINT are forwarded as SIGTERM; the primary exits
- * 0 when every worker shut down cleanly.
+ * would restart a single process. SIGTERM/SIGINT are forwarded as SIGTERM; a worker still alive
+ * WORKER_STOP_MARGIN_MS after its shutdown timeout is killed; the primary exits 0 when every
+ * worker shut down cleanly.
  *
  * Prometheus metrics: the primary runs the /metrics listener and answers each scrape with every
  * worker's registry, asked over IPC and aggregated by prom-client (counters summed; gauges as
@@ -26,6 +27,15 @@ const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 /** A worker could not start (configuration, keys, store): the service could not run. */
 const EXIT_NOT_STARTED = 2;
+
+/**
+ * How long past its own shutdown timeout a worker gets, after SIGTERM, to finish stopping:
+ * commit what is queued, write journal.stopped and a final checkpoint, close the store. One
+ * still alive then is hung (a stalled store, a stopped process) and is killed with SIGKILL, so
+ * the primary's shutdown is bounded: with the defaults 15 s + 5 s, within the 30 s a supervisor
+ * such as Kubernetes waits before it kills the primary itself.
+ */
+const WORKER_STOP_MARGIN_MS = 5_000;
 
 /**
  * Runs this process's part of the cluster; resolves with its exit code. `workerEnv` is the
@@ -62,11 +72,19 @@ async function runPrimary(config: Config, workerEnv: Record<string, string>): Pr
   let serving = false;
   let stopping = false;
   let code = EXIT_OK;
+  let killTimer: NodeJS.Timeout | null = null;
 
   return new Promise<number>((resolve) => {
     const stopAll = (): void => {
       stopping = true;
       for (const worker of workers) worker.process.kill('SIGTERM');
+      const boundMs = config.shutdownTimeoutMs + WORKER_STOP_MARGIN_MS;
+      killTimer ??= setTimeout(() => {
+        for (const worker of workers) {
+          log.error({ worker: worker.id, workerPid: worker.process.pid, afterMs: boundMs }, 'worker did not stop in time; killing it');
+          worker.process.kill('SIGKILL');
+        }
+      }, boundMs);
     };
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -104,6 +122,7 @@ async function runPrimary(config: Config, workerEnv: Record<string, string>): Pr
           if (code === EXIT_OK) code = EXIT_FAILED;
         }
         if (workers.size > 0) return;
+        if (killTimer) clearTimeout(killTimer);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         log.info({ code }, 'workers stopped');
