@@ -1,10 +1,10 @@
 // Bundles the Lambda handler into dist/lambda/ (handler.mjs exports `handler`; lazily loaded
 // code goes to chunks beside it) and writes the OpenAPI document the bundle serves.
 // Run after `npm run build` (it uses dist/ to generate the OpenAPI document).
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { openApiDocument } from './openapi-document.mjs';
 
 const outdir = 'dist/lambda';
 rmSync(outdir, { recursive: true, force: true });
@@ -33,17 +33,7 @@ const result = await build({
 writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
 // The OpenAPI document, generated from the same routes by the (non-bundled) app.
-const { startServices } = await import('../dist/compose/services.js');
-const { loadConfig } = await import('../dist/config/config.js');
-const { buildHttpApp } = await import('../dist/runtimes/http/app.js');
-const dataDir = mkdtempSync(join(tmpdir(), 'paylog-openapi-'));
-const services = await startServices(loadConfig({}, { PAYLOG_STORE: 'memory:', PAYLOG_DATA_DIR: dataDir, PAYLOG_CHECKPOINT_INTERVAL_MS: '0' }), { role: 'build' });
-const app = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: 0, logger: false });
-await app.ready();
-writeFileSync(join(outdir, 'openapi.json'), JSON.stringify(app.swagger()));
-await app.close();
-await services.close();
-rmSync(dataDir, { recursive: true, force: true });
+writeFileSync(join(outdir, 'openapi.json'), JSON.stringify(await openApiDocument()));
 
 const total = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs')).reduce((n, [f]) => n + statSync(f).size, 0);
 console.log(`${outdir}/handler.mjs: ${(statSync(join(outdir, 'handler.mjs')).size / 1024).toFixed(0)} KiB; all chunks ${(total / 1024).toFixed(0)} KiB`);

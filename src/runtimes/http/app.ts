@@ -62,7 +62,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     // Log lines carry the request ID as correlation_id (the field CloudWatch users search by).
     logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     // Fastify's defaults strip unknown fields and coerce "10" to 10; the contract is to reject both.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // `x-examples` only annotates the OpenAPI document (named request examples); validation ignores it.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, keywords: ['x-examples'] } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

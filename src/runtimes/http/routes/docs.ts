@@ -23,11 +23,18 @@ export async function registerDocs(app: FastifyInstance, mode: DocsMode): Promis
   const { default: swagger } = await import('@fastify/swagger');
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
-      info: { title: 'paylog', version: '1', description: 'Payments with a tamper-evident audit journal.' },
+      openapi: '3.1.0',
+      info: {
+        title: 'paylog', version: '1', description: 'Payments with a tamper-evident audit journal.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      // Relative: the server that serves this document (see docs/api.md).
+      servers: [{ url: '/', description: 'the paylog server serving this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A secret key from `paylog keys create`.' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas keep their $id ("Payment", "Error") as their name: generated clients name their types after it.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   const { default: swaggerUi } = await import('@fastify/swagger-ui');
   await app.register(swaggerUi, { routePrefix: '/docs' });

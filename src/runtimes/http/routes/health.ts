@@ -1,12 +1,21 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.js';
+import { success } from '../openapi-responses.js';
 
 const Status = Type.Object({ status: Type.String() });
 
 export function registerHealth(app: FastifyInstance, ctx: AppContext): void {
-  app.get('/healthz', { schema: { hide: true, response: { 200: Status } } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true, response: { 200: Status, 503: Status } } }, async (request, reply) => {
+  // Without a key: load balancers and orchestrators probe them.
+  app.get('/healthz', {
+    schema: { operationId: 'getHealth', summary: 'Liveness: the process answers', security: [], response: { 200: success('Alive', Status) } },
+  }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    schema: {
+      operationId: 'getReadiness', summary: 'Readiness: the store answers', security: [],
+      response: { 200: success('Ready', Status), 503: success('The store does not answer', Status) },
+    },
+  }, async (request, reply) => {
     try {
       await ctx.store.ping();
       return { status: 'ready' };

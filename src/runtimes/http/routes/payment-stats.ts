@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../app/context.js';
 import { paymentStats } from '../../../app/payment-stats.js';
+import { KEYED, QUERY, errorResponses, success } from '../openapi-responses.js';
 
 const Counts = { succeeded: Type.Integer(), declined: Type.Integer(), failed: Type.Integer(), processing: Type.Integer() };
 const PaymentStatsSchema = Type.Object({
@@ -21,9 +22,9 @@ export function registerPaymentStats(scope: FastifyInstance, ctx: AppContext, ra
   app.get('/v1/payments/stats', {
     config,
     schema: {
-      summary: 'Payments per minute by status over the last hour',
+      operationId: 'getPaymentStats', summary: 'Payments per minute by status over the last hour',
       querystring: Type.Object({ window: Type.Optional(Type.Literal('1h')) }, { additionalProperties: false }),
-      response: { 200: PaymentStatsSchema, '4xx': { $ref: 'Error#' } },
+      response: { 200: success('The counts', PaymentStatsSchema), ...errorResponses([...KEYED, ...QUERY]) },
     },
   }, async (request) => paymentStats(ctx, request.apiKey?.merchantId ?? ''));
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../../app/context.js';
 import { createPayment } from '../../../app/create-payment.js';
@@ -12,11 +12,20 @@ import { consistency, latestCheckpoints, paymentProof } from '../../../app/proof
 import { journalCheckpoint, journalConsistency } from '../../../app/journal-tree-proofs.js';
 import { Type } from '@sinclair/typebox';
 import { SubtreeHashes } from '../../../app/subtree-hashes.js';
+import { KEYED, QUERY, errorResponses, paymentCreated, success, testCardExamples } from '../openapi-responses.js';
 
 const paymentOrError = {
-  201: { $ref: 'Payment#' }, 202: { $ref: 'Payment#' },
-  '4xx': { $ref: 'Error#' }, '5xx': { $ref: 'Error#' },
+  201: paymentCreated('The payment succeeded (or the stored response of an earlier request with this Idempotency-Key).'),
+  202: paymentCreated('The gateway has not answered for certain: the payment is processing and will be reconciled. Read it again later.'),
+  ...errorResponses([
+    ...KEYED, 'parameter_invalid', 'parameter_missing', 'parameter_unknown', 'body_invalid_json', 'idempotency_key_invalid',
+    'body_too_large', 'unsupported_media_type', 'card_declined', 'incorrect_number', 'expired_card', 'incorrect_cvc',
+    'processing_error', 'idempotency_key_in_use', 'idempotency_key_reused', 'gateway_unavailable', 'overloaded',
+  ], { replayed: true }),
 };
+const readErrors = errorResponses([...KEYED, 'parameter_invalid', 'resource_missing']);
+const listErrors = errorResponses([...KEYED, ...QUERY]);
+const auditErrors = errorResponses([...KEYED, ...QUERY, 'resource_missing', 'overloaded']);
 const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 
 export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLimitPerSecond: number): void {
@@ -30,9 +39,10 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
   app.post('/v1/payments', {
     config,
     schema: {
-      summary: 'Create a payment',
+      operationId: 'createPayment', summary: 'Create a payment',
       headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' }, traceparent: { type: 'string' } } },
-      body: PaymentRequestBody,
+      // A fixed year, so the document is the same every year it is generated.
+      body: { ...PaymentRequestBody, 'x-examples': testCardExamples(2034) },
       response: paymentOrError,
     },
     preParsing: async (request) => {
@@ -43,12 +53,13 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
     if (Array.isArray(key)) throw new PaylogError('idempotency_key_invalid', { param: 'Idempotency-Key' });
     if (key !== undefined) validateIdempotencyKey(key);
     const response = await createPayment(ctx, callerOf(request), request.body as PaymentRequest, key);
-    return reply.code(response.status).headers(response.headers).send(response.body);
+    // Declines and failures are answered here too (402, 503), not only the 201 and 202 the type provider sees.
+    return (reply as FastifyReply).code(response.status).headers(response.headers).send(response.body);
   });
 
   app.get('/v1/payments', {
     config,
-    schema: { summary: 'List payments, newest first', querystring: ListQuery, response: { 200: PaymentListSchema, '4xx': { $ref: 'Error#' } } },
+    schema: { operationId: 'listPayments', summary: 'List payments, newest first', querystring: ListQuery, response: { 200: success('A page of payments', PaymentListSchema), ...listErrors } },
   }, async (request) => {
     const { limit, startingAfter, status, merchantReference } = request.query;
     const parsedLimit = limit === undefined ? undefined : Number(limit);
@@ -65,46 +76,49 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
 
   app.get('/v1/payments/:id', {
     config,
-    schema: { summary: 'Read a payment', params: IdParams, response: { 200: { $ref: 'Payment#' }, '4xx': { $ref: 'Error#' } } },
+    schema: { operationId: 'getPayment', summary: 'Read a payment', params: IdParams, response: { 200: success('The payment', { $ref: 'Payment#' }), ...readErrors } },
   }, async (request) => getPayment(ctx, request.apiKey?.merchantId ?? '', request.params.id));
 
   app.get('/v1/payments/:id/events', {
     config: auditRead,
     schema: {
-      summary: "A payment's audit records, in order, with their hashes (paged)",
-      params: IdParams, querystring: EventPageQuery, response: { 200: EventListSchema, '4xx': { $ref: 'Error#' } },
+      operationId: 'listPaymentEvents', summary: "A payment's audit records, in order, with their hashes (paged)",
+      params: IdParams, querystring: EventPageQuery, response: { 200: success('A page of the records', EventListSchema), ...auditErrors },
     },
   }, async (request) => paymentEvents(ctx, request.apiKey?.merchantId ?? '', request.params.id, eventPage(request.query)));
 
   app.get('/v1/payments/:id/proof', {
     config: auditRead,
     schema: {
-      summary: "Inclusion proofs of a payment's audit records against signed checkpoints (a receipt to keep)",
-      params: IdParams, querystring: EventPageQuery, response: { 200: ProofSchema, '4xx': { $ref: 'Error#' } },
+      operationId: 'getPaymentProof', summary: "Inclusion proofs of a payment's audit records against signed checkpoints (a receipt to keep)",
+      params: IdParams, querystring: EventPageQuery, response: { 200: success('A page of proofs', ProofSchema), ...auditErrors },
     },
   }, async (request) => paymentProof(ctx, hashes, request.apiKey?.merchantId ?? '', request.params.id, eventPage(request.query)));
 
   app.get('/v1/audit/streams/:stream/consistency', {
     config: auditRead,
     schema: {
-      summary: "RFC 6962 consistency proof between two sizes of a stream's tree (for witnesses)",
+      operationId: 'getStreamConsistency', summary: "RFC 6962 consistency proof between two sizes of a stream's tree (for witnesses)",
       params: Type.Object({ stream: Type.String({ pattern: '^str_[0-9a-z]{26}$' }) }),
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
-      response: { 200: ConsistencySchema, '4xx': { $ref: 'Error#' } },
+      response: { 200: success('The proof', ConsistencySchema), ...auditErrors },
     },
   }, async (request) => consistency(ctx, hashes.streams, request.params.stream, Number(request.query.from), Number(request.query.to)));
 
   app.get('/v1/audit/checkpoints', {
     config: auditRead,
-    schema: { summary: "The latest signed checkpoint of every journal stream, and the journal tree's with its cosignatures", response: { 200: CheckpointListSchema } },
+    schema: {
+      operationId: 'listCheckpoints', summary: "The latest signed checkpoint of every journal stream, and the journal tree's with its cosignatures",
+      response: { 200: success('The checkpoints', CheckpointListSchema), ...errorResponses([...KEYED, 'overloaded']) },
+    },
   }, async () => ({ data: await latestCheckpoints(ctx), journal: await journalCheckpoint(ctx) }));
 
   app.get('/v1/audit/journal/consistency', {
     config: auditRead,
     schema: {
-      summary: "RFC 6962 consistency proof between two sizes of the journal tree (for witnesses)",
+      operationId: 'getJournalConsistency', summary: "RFC 6962 consistency proof between two sizes of the journal tree (for witnesses)",
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
-      response: { 200: JournalConsistencySchema, '4xx': { $ref: 'Error#' } },
+      response: { 200: success('The proof', JournalConsistencySchema), ...auditErrors },
     },
   }, async (request) => journalConsistency(ctx, hashes.journalTrees, Number(request.query.from), Number(request.query.to)));
 }
