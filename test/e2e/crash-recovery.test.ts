@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_GATEWAY_ENV } from '../support/harness.js';
-import { type Instance, LOAD_CARDS, LoadLog, killInstance, paymentJson, runLoad } from '../support/load.js';
+import { type Instance, LOAD_CARDS, LOAD_GATEWAY_BUDGET_MS, LOAD_GATEWAY_ENV, LoadLog, killInstance, paymentJson, runLoad } from '../support/load.js';
 import { waitUntil } from '../support/wait.js';
 import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
@@ -19,7 +18,7 @@ describe('paylog serve survives kill -9 under load', () => {
 
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-e2e-'));
-    env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0' };
+    env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0', ...LOAD_GATEWAY_ENV };
     const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
     expect(created.status, created.stderr).toBe(0);
     secret = created.stdout.trim().split('\n').pop() as string;
@@ -60,7 +59,7 @@ describe('paylog serve survives kill -9 under load', () => {
     expect(processingBefore).toBeGreaterThan(0);
 
     // Reconciliation waits out the gateway's whole retry budget: until the newest of them is that old.
-    const budgetMs = Number(FAST_GATEWAY_ENV.PAYLOG_GATEWAY_BUDGET_MS);
+    const budgetMs = LOAD_GATEWAY_BUDGET_MS;
     await waitUntil(Date.parse(newest) + budgetMs);
     const reconciled = runPaylog(['reconcile'], { ...env, PAYLOG_RECONCILE_AFTER_MS: String(budgetMs) });
     expect(reconciled.status, reconciled.stderr).toBe(0);

@@ -14,8 +14,9 @@ import type { AuditRecord } from '../../src/core/audit-record.js';
 import type { StreamEnd } from '../../src/core/chain-verifier.js';
 import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import { DYNAMO_ENV, dynamoEndpoint, dynamoUrl, freshPrefix } from './dynamodb.js';
-import { GATEWAY_ATTEMPTS_MAX, type LoadLog, type PaymentStatus, type TestCard, cardOfLast4 } from './load.js';
+import { GATEWAY_ATTEMPTS_MAX, LOAD_GATEWAY_BUDGET_MS, LOAD_GATEWAY_ENV, type LoadLog, type PaymentStatus, type TestCard, cardOfLast4 } from './load.js';
 import { type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } from './process.js';
+import { waitUntil } from './wait.js';
 
 /**
  * Helpers for the end-to-end tests that run several real `paylog serve` processes on the
@@ -30,10 +31,6 @@ import { type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } f
  * loses it on this busy 2-core machine, even while three instances start at once.
  */
 export const STREAM_LEASE_MS = 2_500;
-/** The time each gateway attempt may take. */
-const GATEWAY_ATTEMPT_TIMEOUT_MS = 750;
-/** Room for every attempt to run to its timeout, plus FAST_GATEWAY_ENV's backoffs (≤ 5 ms each). */
-const GATEWAY_BUDGET_MS = GATEWAY_ATTEMPTS_MAX * GATEWAY_ATTEMPT_TIMEOUT_MS + 50;
 /** An Idempotency-Key whose request died is taken over this long after its claim (it must exceed the budget). */
 export const IDEMPOTENCY_LEASE_MS = 2_500;
 export const MERCHANT = 'acme';
@@ -98,8 +95,7 @@ export async function startDynamoFleet(name: string, settings: Record<string, st
     // of milliseconds on a busy 2-core machine: FAST_GATEWAY_ENV's 60 ms attempt timeout and 1 s
     // budget would turn approvals into timeouts (202) and retries into failures (503). No card
     // used here waits for a timeout, so a generous one costs nothing.
-    PAYLOG_GATEWAY_MAX_ATTEMPTS: String(GATEWAY_ATTEMPTS_MAX), PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: String(GATEWAY_ATTEMPT_TIMEOUT_MS),
-    PAYLOG_GATEWAY_BUDGET_MS: String(GATEWAY_BUDGET_MS),
+    ...LOAD_GATEWAY_ENV,
     PAYLOG_CHECKPOINT_INTERVAL_MS: '300', PAYLOG_STREAM_LEASE_MS: String(STREAM_LEASE_MS), PAYLOG_IDEMPOTENCY_LEASE_MS: String(IDEMPOTENCY_LEASE_MS),
     ...settings,
   };
@@ -162,8 +158,8 @@ export async function startDynamoFleet(name: string, settings: Record<string, st
         for (const item of page.Items ?? []) if (item.status === 'processing') newest = Math.max(newest, Date.parse(String(item.updatedAt)));
         start = page.LastEvaluatedKey;
       } while (start !== undefined);
-      while (Date.now() <= newest + GATEWAY_BUDGET_MS) await new Promise((resolve) => setTimeout(resolve, 20));
-      const result = await paylog(['reconcile', '--store', store], { PAYLOG_RECONCILE_AFTER_MS: String(GATEWAY_BUDGET_MS) });
+      await waitUntil(newest + LOAD_GATEWAY_BUDGET_MS);
+      const result = await paylog(['reconcile', '--store', store], { PAYLOG_RECONCILE_AFTER_MS: String(LOAD_GATEWAY_BUDGET_MS) });
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).not.toMatch(/still processing/);
       const settled = /Reconciled (\d+) payments?/.exec(result.stdout);

@@ -10,6 +10,19 @@ import { type ServerProcess, stopProcess } from './process.js';
 
 /** The simulated gateway's attempts per payment (FAST_GATEWAY_ENV's PAYLOG_GATEWAY_MAX_ATTEMPTS). */
 export const GATEWAY_ATTEMPTS_MAX = 3;
+/**
+ * The time each attempt may take under load. FAST_GATEWAY_ENV's 60 ms is too short on a busy
+ * 2-core machine: an attempt cut off turns a card's answer into an unknown outcome (202
+ * processing), which the load log rightly counts as unexpected.
+ */
+const LOAD_ATTEMPT_TIMEOUT_MS = 750;
+/** Room for every attempt to run to its timeout, plus FAST_GATEWAY_ENV's backoffs (≤ 5 ms each). */
+export const LOAD_GATEWAY_BUDGET_MS = GATEWAY_ATTEMPTS_MAX * LOAD_ATTEMPT_TIMEOUT_MS + 50;
+/** Gateway settings of a process under load (with FAST_GATEWAY_ENV for the rest). */
+export const LOAD_GATEWAY_ENV: Readonly<Record<string, string>> = {
+  PAYLOG_GATEWAY_MAX_ATTEMPTS: String(GATEWAY_ATTEMPTS_MAX), PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: String(LOAD_ATTEMPT_TIMEOUT_MS),
+  PAYLOG_GATEWAY_BUDGET_MS: String(LOAD_GATEWAY_BUDGET_MS),
+};
 
 export type PaymentStatus = 'succeeded' | 'declined' | 'failed' | 'processing';
 
