@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { PaymentRequest } from '../../src/core/payment.js';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 import { InProcessWitness } from '../support/witness-server.js';
 
 /**
@@ -89,8 +90,17 @@ describe('the web console in Chromium', () => {
     target = { id: created.id };
     expect(target.id).toMatch(/^txn_/);
     for (let i = 0; i < 3; i++) await pay('4242424242424242', `order_${2000 + i}`, 990 + i);
-    // Let a checkpoint cover the records, so receipts need no on-the-spot checkpoint.
-    await new Promise((r) => setTimeout(r, 400));
+    // A checkpoint covers every record of every open stream (but the checkpoint records themselves), so receipts need no on-the-spot checkpoint.
+    await waitFor('a checkpoint of every record', () => {
+      const db = new Database(join(dataDir, 'paylog.db'), { readonly: true });
+      try {
+        return db.prepare(`SELECT count(*) FROM streams s WHERE s.state = 'open' AND
+          (SELECT max(seq) FROM journal j WHERE j.stream = s.id AND j.type <> 'journal.checkpoint')
+            > coalesce((SELECT max(size) FROM checkpoints c WHERE c.stream = s.id), 0)`).pluck().get() === 0;
+      } finally {
+        db.close();
+      }
+    });
 
     if (CHROMIUM === undefined) throw new Error('no Chromium: apt-get install chromium, or set PAYLOG_CHROMIUM to its executable');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });

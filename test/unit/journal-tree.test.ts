@@ -8,6 +8,7 @@ import { MerkleFrontier, consistencyProof, verifyConsistency } from '../../src/c
 import { parseVerifierKey, signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import type { JournalTreeHead } from '../../src/ports/journal-tree-store.js';
 import type { Store } from '../../src/ports/store.js';
+import { waitFor } from '../support/wait.js';
 
 const JOURNAL = 'paylog-tree';
 const signer = signerFromPrivateKey(JOURNAL, generateKeyPairSync('ed25519').privateKey);
@@ -113,10 +114,11 @@ describe('the journal tree', () => {
     tree.enqueue([note('str_a', 1)]);
     await tree.idle();
     expect(await store.journalTree.head(JOURNAL)).toBeNull();
-    for (let waited = 0; (await store.journalTree.head(JOURNAL)) === null && waited < 100; waited++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    // It retries on its own: the head appears once the store answers again.
+    await waitFor('the retried append', async () => {
       await tree.idle();
-    }
+      return (await store.journalTree.head(JOURNAL)) !== null;
+    });
     expect((await store.journalTree.head(JOURNAL))?.size).toBe(1);
     tree.stop();
   });
