@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import { DEMO_CARDS } from '../../src/runtimes/cli/commands/demo.js';
 import { FAST_GATEWAY_ENV } from '../support/harness.js';
-import { PAYLOG_BIN, freePort, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { PAYLOG_BIN, freePort, jsonLines, runPaylog, startServerProcess, stopProcess, waitForReady } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Issue 13, files and secrets: what paylog writes is its owner's alone whatever the umask, a
@@ -54,13 +55,8 @@ async function serveUnderUmask(env: Record<string, string>): Promise<{ child: Ch
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`paylog serve exited with ${child.exitCode}: ${stderr}`);
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { child, url };
-    if (Date.now() > deadline) throw new Error(`paylog serve did not become ready: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForReady(child, url, () => stderr);
+  return { child, url };
 }
 
 /** The one line a refused start prints, and its exit code 2. */
@@ -146,12 +142,10 @@ describe('file modes under umask 022', () => {
       env: { ...process.env, PAYLOG_WITNESS_LOG_LEVEL: 'silent' }, stdio: 'ignore',
     });
     started.add(child);
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(join(dataDir, 'witness.db-shm')) || !(await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false))) {
+    await waitFor('paylog witness serve to answer', async () => {
       if (child.exitCode !== null) throw new Error(`paylog witness serve exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error('paylog witness serve did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return existsSync(join(dataDir, 'witness.db-shm')) && await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
+    });
     try {
       expect(octal(mode(dataDir))).toBe('0700');
       const db = join(dataDir, 'witness.db');
@@ -301,19 +295,12 @@ describe('secrets on the command line are refused, naming the alternative', () =
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const logs = (): { msg?: string; role?: string; workerPid?: number }[] => stdout.split('\n').flatMap((l) => {
-      try {
-        return [JSON.parse(l) as { msg?: string; role?: string; workerPid?: number }];
-      } catch {
-        return [];
-      }
-    });
-    const deadline = Date.now() + 30_000;
-    while (!logs().some((l) => l.role === 'primary' && l.msg === 'paylog workers serving')) {
+    const logs = (): { msg?: string; role?: string; url?: string; workerPid?: number }[] => jsonLines(stdout);
+    await waitFor(() => `the workers to serve: ${stderr}`, () => {
       if (child.exitCode !== null) throw new Error(`paylog serve --workers exited with ${child.exitCode}: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`paylog serve --workers did not become ready: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return logs().some((l) => l.role === 'primary' && l.msg === 'paylog workers serving');
+    });
+    await waitForReady(child, logs().find((l) => l.msg === 'paylog workers serving')?.url as string, () => stderr);
     try {
       const workerPids = logs().filter((l) => l.role === 'primary' && l.msg === 'worker listening').map((l) => l.workerPid as number);
       expect(workerPids).toHaveLength(2);

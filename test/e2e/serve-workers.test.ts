@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
-import { PAYLOG_BIN, runPaylog } from '../support/process.js';
+import { PAYLOG_BIN, jsonLines, runPaylog, waitForReady } from '../support/process.js';
 
 /**
  * `paylog serve --workers 2`: a node:cluster primary and two workers on one SQLite data dir,
@@ -63,17 +63,11 @@ function spawnCluster(env: Record<string, string>, args: string[] = []): Omit<Cl
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const logs = (): LogLine[] => stdout.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
+  const logs = (): LogLine[] => jsonLines<LogLine>(stdout);
   return { child, logs, stderr: () => stderr, exited };
 }
 
-/** Starts the cluster and waits until the primary says every worker listens. */
+/** Starts the cluster and waits until the primary says every worker listens and the shared port answers /readyz. */
 async function startCluster(env: Record<string, string>): Promise<Cluster> {
   const cluster = spawnCluster(env);
   const deadline = Date.now() + START_DEADLINE_MS;
@@ -82,6 +76,7 @@ async function startCluster(env: Record<string, string>): Promise<Cluster> {
     if (serving?.url) {
       const workerPids = cluster.logs().filter((l) => l.role === 'primary' && l.msg === 'worker listening').map((l) => l.workerPid as number);
       for (const pid of workerPids) started.add(pid);
+      await waitForReady(cluster.child, serving.url, cluster.stderr);
       return { ...cluster, url: serving.url, workerPids };
     }
     if (cluster.child.exitCode !== null) throw new Error(`paylog serve --workers exited with ${cluster.child.exitCode}: ${cluster.stderr()}`);

@@ -54,22 +54,36 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`paylog serve exited with ${child.exitCode}: ${output}`);
+  await waitForReady(child, url, () => output);
+  return { child, url, output: () => output };
+}
+
+/** The JSON log lines in a process's output, other lines left out. */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text.split('\n').flatMap((line) => {
     try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.ok) break;
+      return [JSON.parse(line) as T];
     } catch {
-      // not listening yet
+      return [];
     }
+  });
+}
+
+/**
+ * Polls `url`/readyz until it answers 200 (the server's own answer: its store reachable, its
+ * journal open); throws as soon as the process exits, or, after a generous deadline, kills it.
+ */
+export async function waitForReady(child: ChildProcess, url: string, output: () => string, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`paylog serve exited with ${child.exitCode}: ${output()}`);
+    if (await fetch(`${url}/readyz`).then((res) => res.ok, () => false)) return;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`paylog serve did not become ready: ${output}`);
+      throw new Error(`paylog serve did not become ready: ${output()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, url, output: () => output };
 }
 
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
