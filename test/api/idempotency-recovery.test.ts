@@ -10,6 +10,7 @@ import { rfc3339 } from '../../src/core/time.js';
 import type { CardDetails } from '../../src/core/card.js';
 import { type TestApp, paymentBody, startTestApp } from '../support/harness.js';
 import { storedIdempotencyKey } from '../../src/app/idempotency.js';
+import { EVERY_STORE, freshStoreSettings } from '../support/stores.js';
 
 /**
  * A request that dies while holding its Idempotency-Key leaves a claim behind (and perhaps
@@ -73,10 +74,9 @@ function receivedWithKey(records: AuditRecord[], key: string): AuditRecord[] {
   return records.filter((r) => r.type === 'payment.received' && r.data.idempotencyKey === key);
 }
 
-// An empty PAYLOG_STORE falls back to the default, a SQLite file in the test's data dir.
-describe.each([['memory', 'memory:'], ['sqlite', '']])('a key held by a request that died (%s store)', (kind, storeUrl) => {
+describe.each(EVERY_STORE)('a key held by a request that died (%s store)', (kind) => {
   beforeEach(async () => {
-    t = await startTestApp({ PAYLOG_STORE: storeUrl });
+    t = await startTestApp(await freshStoreSettings(kind, 'recovery'));
     expect(t.services.ctx.store.kind).toBe(kind);
     secret = await t.keyFor('acme');
     ctx = t.services.ctx;

@@ -10,6 +10,7 @@ import { type Payment, recordCard } from '../../src/core/payment.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { Gateway } from '../../src/ports/gateway.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { EVERY_STORE, type StoreKind, freshStoreSettings } from '../support/stores.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -22,8 +23,9 @@ afterEach(async () => {
  */
 const GATEWAY_BUDGET_MS = '200';
 
-async function app(reconcileAfterMs = GATEWAY_BUDGET_MS): Promise<{ t: TestApp; secret: string }> {
-  const t = await startTestApp({ PAYLOG_GATEWAY_BUDGET_MS: GATEWAY_BUDGET_MS, PAYLOG_RECONCILE_AFTER_MS: reconcileAfterMs });
+async function appOn(kind: StoreKind, reconcileAfterMs = GATEWAY_BUDGET_MS): Promise<{ t: TestApp; secret: string }> {
+  const t = await startTestApp({ ...await freshStoreSettings(kind, 'reconcile'), PAYLOG_GATEWAY_BUDGET_MS: GATEWAY_BUDGET_MS, PAYLOG_RECONCILE_AFTER_MS: reconcileAfterMs });
+  expect(t.services.ctx.store.kind).toBe(kind);
   apps.push(t);
   return { t, secret: await t.keyFor('acme') };
 }
@@ -84,7 +86,9 @@ async function verifyAll(ctx: AppContext): Promise<void> {
   expect(verifier.finish().problems).toEqual([]);
 }
 
-describe('reconcile', () => {
+describe.each(EVERY_STORE)('reconcile on the %s store', (kind) => {
+  const app = (reconcileAfterMs?: string): Promise<{ t: TestApp; secret: string }> => appOn(kind, reconcileAfterMs);
+
   it.each([
     ['4000000004089993', 'never answers'],
     ['4000000005020005', 'answers garbage'],
