@@ -19,6 +19,9 @@ export const PRELOAD = fileURLToPath(new URL('./preload.mjs', import.meta.url));
 /** Retries fast, a short idempotency lease (the minimum), reconcile as soon as the retry budget allows. */
 export const CRASH_ENV: Record<string, string> = {
   ...FAST_GATEWAY_ENV,
+  // Pinned with the budget they must fit in: three attempts of 60 ms and their waits.
+  PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '60',
+  PAYLOG_GATEWAY_MAX_ATTEMPTS: '3',
   PAYLOG_GATEWAY_BUDGET_MS: '400',
   PAYLOG_IDEMPOTENCY_LEASE_MS: '1000',
   PAYLOG_RECONCILE_AFTER_MS: '400',
