@@ -5,7 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../../src/app/api-keys.js';
 import { type Services, startServices } from '../../src/compose/services.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import type { Store } from '../../src/ports/store.js';
 import { buildHttpApp } from '../../src/runtimes/http/app.js';
+import { OpenApiContract } from './openapi-contract.js';
+
+/** One for every app of a test file: the document's validators compile once. */
+const contract = new OpenApiContract();
 
 /** Settings that keep the retry paths fast in tests: timeouts of tens of milliseconds. */
 export const FAST_GATEWAY_ENV = {
@@ -31,11 +36,24 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** A store of the test's own (e.g. one that fails on demand), instead of PAYLOG_STORE's. */
+  store?: Store;
+}
+
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'paylog-test-'));
   const config = loadConfig({}, { PAYLOG_STORE: 'memory:', PAYLOG_DATA_DIR: dataDir, PAYLOG_RATE_LIMIT: '0', ...FAST_GATEWAY_ENV, ...env });
-  const services = await startServices(config, { role: 'test' });
+  const services = await startServices(config, { role: 'test', ...(options.store && { store: options.store }) });
   const app = await buildHttpApp({ ctx: services.ctx, rateLimitPerSecond: config.rateLimitPerSecond, logger: false });
+  // Every response is checked against docs/openapi.json; a mismatch fails the test at close().
+  const mismatches: string[] = [];
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (typeof payload === 'string') {
+      mismatches.push(...contract.check({ method: request.method, url: request.url, status: reply.statusCode, headers: reply.getHeaders(), body: payload }));
+    }
+    return payload;
+  });
   await app.ready();
   return {
     app, services, config, dataDir,
@@ -46,6 +64,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await app.close();
       await services.close();
       rmSync(dataDir, { recursive: true, force: true });
+      if (mismatches.length > 0) throw new Error(`responses that do not match docs/openapi.json:\n${mismatches.join('\n')}`);
     },
   };
 }

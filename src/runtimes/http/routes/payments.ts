@@ -26,6 +26,8 @@ const paymentOrError = {
 const readErrors = errorResponses([...KEYED, 'parameter_invalid', 'resource_missing']);
 const listErrors = errorResponses([...KEYED, ...QUERY]);
 const auditErrors = errorResponses([...KEYED, ...QUERY, 'resource_missing', 'overloaded']);
+/** The journal tree's proofs name no resource: a size past the tree is a parameter_invalid. */
+const journalProofErrors = errorResponses([...KEYED, ...QUERY, 'overloaded']);
 const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 
 export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLimitPerSecond: number): void {
@@ -118,7 +120,7 @@ export function registerPayments(scope: FastifyInstance, ctx: AppContext, rateLi
     schema: {
       operationId: 'getJournalConsistency', summary: "RFC 6962 consistency proof between two sizes of the journal tree (for witnesses)",
       querystring: Type.Object({ from: Type.String({ pattern: '^[0-9]{1,15}$' }), to: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false }),
-      response: { 200: success('The proof', JournalConsistencySchema), ...auditErrors },
+      response: { 200: success('The proof', JournalConsistencySchema), ...journalProofErrors },
     },
   }, async (request) => journalConsistency(ctx, hashes.journalTrees, Number(request.query.from), Number(request.query.to)));
 }
