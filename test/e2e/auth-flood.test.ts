@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILURES_PER_MINUTE_DEFAULT } from '../../src/config/config.js';
 import { paymentBody } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
 const FLOOD_REQUESTS = 10_000;
@@ -51,9 +52,7 @@ describe('a flood of bad API keys (issue 13 item 4)', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-auth-flood-'));
     env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0' };
-    const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env);
     server = await startServerProcess(env);
   });
   afterAll(async () => {

@@ -12,7 +12,8 @@ import { MerkleFrontier } from '../../src/core/merkle.js';
 import { signerFromPrivateKey, verifierKeyOf } from '../../src/core/signed-note.js';
 import { rfc3339 } from '../../src/core/time.js';
 import { DEMO_CARDS } from '../../src/runtimes/cli/commands/demo.js';
-import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { commandLine } from '../support/cli.js';
+import { startServerProcess, stopProcess } from '../support/process.js';
 
 /** The paylog command line as a user runs it: the built bin, a fresh data dir per test. */
 
@@ -25,15 +26,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function paylog(args: string[], extraEnv: Record<string, string> = {}) {
-  return runPaylog(args, { ...env, ...extraEnv });
-}
-
-function ok(args: string[], extraEnv: Record<string, string> = {}): string {
-  const result = paylog(args, extraEnv);
-  expect(result.status, `paylog ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result.stdout;
-}
+const { run: paylog, ok } = commandLine(() => env);
 
 const SECRET = /^sk_test_[A-Za-z0-9_-]{43}$/;
 

@@ -13,6 +13,7 @@ import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 import { waitFor } from '../support/wait.js';
 import { InProcessWitness } from '../support/witness-server.js';
+import { dropTriggers } from '../support/sqlite-triggers.js';
 
 /**
  * The web console in a real browser: Debian's chromium, driven by playwright-core through its
@@ -229,9 +230,7 @@ describe('the web console in Chromium', () => {
 
   it('says "does not verify", and why, once a record is changed in the store', async () => {
     const db = new Database(join(dataDir, 'paylog.db'));
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'").all() as { name: string }[]) {
-      db.exec(`DROP TRIGGER "${name}"`);
-    }
+    dropTriggers(db);
     const changed = db.prepare("UPDATE journal SET body = replace(body, '\"amount\":4200', '\"amount\":42') WHERE resource = ? AND type = 'payment.received'").run(target.id);
     db.close();
     expect(changed.changes).toBe(1);

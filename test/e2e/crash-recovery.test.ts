@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, LOAD_CARDS, LOAD_GATEWAY_BUDGET_MS, LOAD_GATEWAY_ENV, LoadLog, killInstance, paymentJson, runLoad } from '../support/load.js';
 import { waitUntil } from '../support/wait.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
 const CLIENTS = 24;
@@ -19,9 +20,7 @@ describe('paylog serve survives kill -9 under load', () => {
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-e2e-'));
     env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0', ...LOAD_GATEWAY_ENV };
-    const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env);
     expect(secret).toMatch(/^sk_test_/);
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, sealRecord } from '../../src/core/audit-record.js';
 import { MerkleFrontier } from '../../src/core/merkle.js';
 import { paymentBody } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { dropTriggers } from '../support/sqlite-triggers.js';
 
 /**
  * A `paylog serve` killed with SIGKILL leaves its stream open, without journal.stopped or a
@@ -49,9 +51,7 @@ describe('a crashed writer’s stream is sealed by the next writer', () => {
       PAYLOG_STREAM_LEASE_MS: String(LEASE_MS),
       PAYLOG_RECONCILE_INTERVAL_MS: '0',
     };
-    const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env);
     const pub = runPaylog(['keys', 'public'], env);
     expect(pub.status, pub.stderr).toBe(0);
     vkey = pub.stdout.trim();
@@ -177,9 +177,7 @@ describe('a crashed writer’s stream is sealed by the next writer', () => {
     );
     const db = new Database(dbPath);
     try {
-      const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'").pluck().all() as string[];
-      expect(triggers.length).toBeGreaterThan(0);
-      for (const name of triggers) db.exec(`DROP TRIGGER "${name}"`);
+      dropTriggers(db);
       db.prepare('INSERT INTO journal (stream, seq, hash, resource, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(forged.stream, forged.seq, forged.hash, forged.resource, forged.type, forged.ts, JSON.stringify(forged));
     } finally {

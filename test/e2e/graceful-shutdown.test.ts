@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUTURE_YEAR } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 import { tcpSockets } from '../support/sockets.js';
 import { waitFor } from '../support/wait.js';
@@ -20,9 +21,7 @@ describe('paylog serve shutting down', () => {
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-shutdown-'));
     env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0' };
-    const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env);
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

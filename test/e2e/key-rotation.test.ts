@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
 import { paymentBody } from '../support/harness.js';
-import { runPaylog, startServerProcess, stopProcess } from '../support/process.js';
+import { commandLine } from '../support/cli.js';
+import { startServerProcess, stopProcess } from '../support/process.js';
 
 /** Checkpoint signing keys as an operator handles them: the local key, a rotation, trust windows, bad config. */
 
@@ -22,15 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function paylog(args: string[], extra: Record<string, string> = {}) {
-  return runPaylog(args, { ...env, ...extra });
-}
-
-function ok(args: string[], extra: Record<string, string> = {}): string {
-  const result = paylog(args, extra);
-  expect(result.status, `paylog ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result.stdout;
-}
+const { run: paylog, ok } = commandLine(() => env);
 
 /** The C2SP verifier key of a PEM private key, computed here from the spec, not by paylog's code. */
 function expectedVkey(pem: string): string {

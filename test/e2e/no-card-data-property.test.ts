@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_CARDS } from '../../src/adapters/gateway/simulated/test-cards.js';
 import { luhnValid } from '../../src/core/card.js';
 import { FUTURE_YEAR } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
 /**
@@ -99,9 +100,7 @@ describe('no card number reaches any sink, whatever a request holds (property, r
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-pan-property-'));
     env = { PAYLOG_DATA_DIR: dataDir, PAYLOG_RECONCILE_INTERVAL_MS: '0', PAYLOG_RATE_LIMIT: '0', PAYLOG_AUTH_FAILURES_PER_MINUTE: '0' };
-    const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env);
     server = await startServerProcess({ ...env, PAYLOG_LOG_LEVEL: 'trace', PAYLOG_MIRROR: 'stdout' });
   }, 60_000);
 

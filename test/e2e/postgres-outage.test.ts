@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentBody } from '../support/harness.js';
 import { startPostgresCluster } from '../support/postgres.js';
+import { createKeyWithCliAsync } from '../support/cli.js';
 import { type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
 
 describe('the database going away under load', () => {
@@ -22,9 +23,7 @@ describe('the database going away under load', () => {
   });
 
   it('fails fast with 503 (never a false 201), reports not ready, and recovers by itself', async () => {
-    const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    const secret = created.stdout.trim().split('\n').pop() as string;
+    const secret = await createKeyWithCliAsync(env);
     const server: ServerProcess = await startServerProcess(env);
     const pay = async (key: string): Promise<{ status: number; id: string | null }> => {
       const res = await fetch(`${server.url}/v1/payments`, {

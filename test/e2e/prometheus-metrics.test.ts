@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentBody } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { type ServerProcess, freePort, runPaylog, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
 import { listeningPorts } from '../support/sockets.js';
 import { waitFor } from '../support/wait.js';
@@ -193,9 +194,7 @@ describe('paylog serve --workers 2: /metrics', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-prom-workers-'));
-    const created = runPaylog(['keys', 'create', '--merchant', MERCHANT], env());
-    expect(created.status, created.stderr).toBe(0);
-    secret = created.stdout.trim().split('\n').pop() as string;
+    secret = createKeyWithCli(env(), ['--merchant', MERCHANT]);
     metricsPort = await freePort();
     server = await startServerProcess({ ...env(), PAYLOG_METRICS_PORT: String(metricsPort), PAYLOG_LOG_LEVEL: 'info' }, ['--workers', '2']);
     await waitFor('both workers', () => server.output().includes('paylog workers serving'));

@@ -19,7 +19,9 @@ import type { ReceiptEntry } from '../../src/core/receipt.js';
 import { parseNote, signerFromPrivateKey } from '../../src/core/signed-note.js';
 import { rfc3339 } from '../../src/core/time.js';
 import { paymentBody } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { freePort, runPaylog, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
+import { dropTriggers } from '../support/sqlite-triggers.js';
 
 /**
  * Published checkpoints end to end: a real SQLite journal written by two `paylog serve`
@@ -87,9 +89,6 @@ function withDb<T>(path: string, run: (d: Database.Database) => T): T {
 }
 
 /** What an operator who can delete does first: drop the append-only triggers. */
-function dropTriggers(d: Database.Database): void {
-  for (const name of d.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) d.exec(`DROP TRIGGER "${name}"`);
-}
 
 function verify(store: string, ...args: string[]): { status: number | null; report: Report; text: string } {
   const result = runPaylog(['verify', '--store', `sqlite:${store}`, '--key', KEY, ...args, '--json'], env);
@@ -109,9 +108,7 @@ beforeAll(async () => {
   db = join(dir, 'paylog.db');
   published = join(dir, 'published.jsonl');
   env = { PAYLOG_DATA_DIR: dir, PAYLOG_CHECKPOINT_EVERY: '4', PAYLOG_CHECKPOINT_INTERVAL_MS: '0', PAYLOG_RATE_LIMIT: '0', PAYLOG_RECONCILE_INTERVAL_MS: '0' };
-  const created = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-  expect(created.status, created.stderr).toBe(0);
-  const secret = created.stdout.trim().split('\n').pop() as string;
+  const secret = createKeyWithCli(env);
   // The audit routes answer auditor keys only: the auditor keeps the checkpoints with a key of its own.
   const audit = runPaylog(['keys', 'create', '--role', 'auditor', '--name', 'auditor'], env);
   expect(audit.status, audit.stderr).toBe(0);
@@ -210,7 +207,7 @@ describe('paylog verify --checkpoints', () => {
   it('truncation: a stream cut back with an older genuine head put back, and the journal tree dropped — the store alone verifies; the published checkpoints do not', () => {
     /** The first server's stream cut back to its first checkpoint, whose genuine note is put back as its head; the stream reopened. */
     const rollBack = (d: Database.Database): void => {
-      dropTriggers(d);
+      dropTriggers(d, null);
       const keep = d.prepare('SELECT size, root, note FROM checkpoints WHERE stream = ? ORDER BY size LIMIT 1').get(first) as { size: number; root: string; note: string };
       d.prepare('DELETE FROM journal WHERE stream = ? AND seq > ?').run(first, keep.size);
       d.prepare('DELETE FROM checkpoints WHERE stream = ? AND size > ?').run(first, keep.size);
@@ -238,7 +235,7 @@ describe('paylog verify --checkpoints', () => {
   it('deletion: a whole stream deleted with its checkpoints (and the journal tree) — stream_missing, naming it', () => {
     const store = copy('deleted');
     const deleteStream = (d: Database.Database): void => {
-      dropTriggers(d);
+      dropTriggers(d, null);
       d.prepare('DELETE FROM journal WHERE stream = ?').run(second);
       d.prepare('DELETE FROM checkpoints WHERE stream = ?').run(second);
       d.prepare('DELETE FROM streams WHERE id = ?').run(second);
@@ -264,7 +261,7 @@ describe('paylog verify --checkpoints', () => {
     const store = copy('forked');
     const signer = signerFromPrivateKey(JOURNAL, createPrivateKey(readFileSync(join(dir, 'signing-key.pem'), 'utf8')));
     withDb(store, (d) => {
-      dropTriggers(d);
+      dropTriggers(d, null);
       const keep = d.prepare('SELECT size FROM checkpoints WHERE stream = ? ORDER BY size LIMIT 1').pluck().get(first) as number;
       const original = (d.prepare('SELECT body FROM journal WHERE stream = ? ORDER BY seq').pluck().all(first) as string[]).map((b) => JSON.parse(b) as AuditRecord);
       // A new history from seq keep + 1 on, longer than the old one, chained and signed with the journal's key.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { PAYLOG_BIN, jsonLines, runPaylog, waitForReady } from '../support/process.js';
 
 /**
@@ -131,9 +132,7 @@ describe('paylog serve --workers 2 on one SQLite data dir', () => {
   beforeAll(async () => {
     dataDir = newDataDir();
     env = { PAYLOG_DATA_DIR: dataDir };
-    const key = runPaylog(['keys', 'create', '--merchant', 'acme'], env);
-    expect(key.status, key.stderr).toBe(0);
-    const secret = key.stdout.trim().split('\n').pop() as string;
+    const secret = createKeyWithCli(env);
     const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
 
     cluster = await startCluster(env);

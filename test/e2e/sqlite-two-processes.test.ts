@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentBody } from '../support/harness.js';
 import { untilRefused } from '../support/api-keys.js';
+import { createKeyWithCli } from '../support/cli.js';
 import { type ServerProcess, runPaylog, startServerProcess, stopProcess } from '../support/process.js';
 
 /**
@@ -38,9 +39,7 @@ describe('two paylog serve processes on the same SQLite data dir', () => {
   let exitCodes: (number | null)[] = [];
 
   function createKey(merchant: string): string {
-    const created = runPaylog(['keys', 'create', '--merchant', merchant], env);
-    expect(created.status, created.stderr).toBe(0);
-    return created.stdout.trim().split('\n').pop() as string;
+    return createKeyWithCli(env, ['--merchant', merchant]);
   }
 
   async function post(server: ServerProcess, secret: string, body: string, key: string): Promise<Answer> {

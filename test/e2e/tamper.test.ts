@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
 import { runPaylog } from '../support/process.js';
 import type { PaymentRequest } from '../../src/core/payment.js';
+import { dropTriggers } from '../support/sqlite-triggers.js';
 
 describe('paylog verify on a tampered SQLite journal', () => {
   let dataDir: string;
@@ -58,8 +59,7 @@ describe('paylog verify on a tampered SQLite journal', () => {
   it('a record deleted behind the append-only trigger → exit 1, missing seq named', () => {
     const db = new Database(dbPath);
     expect(() => db.prepare('DELETE FROM journal WHERE seq = 4').run()).toThrow(/append-only/);
-    const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'").all() as { name: string }[];
-    for (const { name } of triggers) db.exec(`DROP TRIGGER "${name}"`);
+    dropTriggers(db);
     db.prepare('DELETE FROM journal WHERE seq = 4').run();
     db.close();
     const result = runPaylog(['verify', '--json'], env);

@@ -26,6 +26,7 @@ import type { CommandResult, VerifyReport } from './dynamodb-fleet.js';
 import { freshDatabase } from './postgres.js';
 import { PAYLOG_BIN, type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } from './process.js';
 import { WAIT_DEADLINE_MS, waitFor } from './wait.js';
+import { dropTriggers } from './sqlite-triggers.js';
 
 /**
  * Scaffolding for the insider attacks of issue 11: one paylog journal on SQLite, PostgreSQL or
@@ -359,10 +360,8 @@ class SqliteInsider implements Insider {
 
   async deleteFrom(stream: string, fromSeq: number): Promise<void> {
     this.use((db) => {
-      const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'").pluck().all() as string[];
       expect(() => db.prepare('DELETE FROM journal WHERE stream = ? AND seq >= ?').run(stream, fromSeq)).toThrow(/append-only/);
-      expect(triggers.length).toBeGreaterThan(0);
-      for (const trigger of triggers) db.exec(`DROP TRIGGER "${trigger}"`);
+      dropTriggers(db);
       db.prepare('DELETE FROM journal WHERE stream = ? AND seq >= ?').run(stream, fromSeq);
     });
   }

@@ -10,6 +10,7 @@ import {
   lineIndex, newSigner, parseRecord, problemsOf, rechain, replaceStream, reseal, resignNote, retimeNote, signAsWriter, signHead, streamRecords,
   trustedKeyOf, verifyLines, verifySqliteFile, withoutHeads,
 } from '../support/journal-fixture.js';
+import { dropTriggers } from '../support/sqlite-triggers.js';
 
 /**
  * SPEC §3 "Verification detects …": one test per tamper, each against a real journal
@@ -18,11 +19,6 @@ import {
 
 const MINUTE = 60_000;
 
-function dropJournalTriggers(db: Database.Database): void {
-  const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'").all() as { name: string }[];
-  expect(triggers.length).toBeGreaterThan(0);
-  for (const { name } of triggers) db.exec(`DROP TRIGGER "${name}"`);
-}
 
 const checkpointsOf = (records: readonly AuditRecord[]): AuditRecord[] => records.filter((r) => r.type === 'journal.checkpoint');
 /** A payment record between the first two checkpoints, so problems after it are easy to tell apart. */
@@ -253,7 +249,7 @@ describe('tamper matrix: a SQLite store with two stopped writers', () => {
     const seq = paymentSeqOf(streamRecords(f.records, s0));
     const db = new Database(path);
     try {
-      dropJournalTriggers(db);
+      dropTriggers(db);
       const body = db.prepare('SELECT body FROM journal WHERE stream = ? AND seq = ?').pluck().get(s0, seq) as string;
       expect(db.prepare('UPDATE journal SET body = ? WHERE stream = ? AND seq = ?').run(body, s1, seq).changes).toBe(1);
     } finally {
@@ -288,7 +284,7 @@ describe('tamper matrix: a SQLite store with two stopped writers', () => {
     const from = (checkpoints[checkpoints.length - 2] as AuditRecord).seq;
     const db = new Database(path);
     try {
-      dropJournalTriggers(db);
+      dropTriggers(db);
       const deleted = db.prepare('DELETE FROM journal WHERE stream = ? AND seq >= ?').run(s0, from).changes;
       expect(deleted).toBe(records.length - from + 1);
       const kept = db.prepare('SELECT max(size) FROM checkpoints WHERE stream = ?').pluck().get(s0) as number;
