@@ -5,6 +5,7 @@ import { installAdapterWrappers } from '../../src/compose/adapter-wrappers.js';
 import { Gate, gatedClaims } from '../support/gate.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
+import { DECLINING_CARDS } from '../support/test-cards.js';
 
 let t: TestApp;
 let secret: string;
@@ -64,17 +65,7 @@ describe('approved cards', () => {
 });
 
 describe('declined cards', () => {
-  const cards: [string, string, string][] = [
-    ['4000000000000002', 'card_declined', 'generic_decline'],
-    ['4000000000009995', 'card_declined', 'insufficient_funds'],
-    ['4000000000009987', 'card_declined', 'lost_card'],
-    ['4000000000009979', 'card_declined', 'stolen_card'],
-    ['4000000000000069', 'expired_card', 'expired_card'],
-    ['4000000000000127', 'incorrect_cvc', 'incorrect_cvc'],
-    ['4000000000000119', 'processing_error', 'processing_error'],
-    ['4100000000000019', 'card_declined', 'fraudulent'],
-  ];
-  it.each(cards)('%s → 402 %s / %s, never retried', async (number, code, declineCode) => {
+  it.each(DECLINING_CARDS)('%s → 402 %s / %s, never retried', async (number, code, declineCode) => {
     const res = await pay(paymentBody(number));
     expect(res.statusCode).toBe(402);
     const { error } = res.json();

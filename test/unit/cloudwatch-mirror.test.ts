@@ -6,35 +6,14 @@ import { PUT_LOG_EVENTS_LIMITS } from '../../src/adapters/mirror/cloudwatch-batc
 import {
   type CloudWatchLogsMirrorOptions, CloudWatchMirrorError, createCloudWatchLogsMirror, isRetryableError,
 } from '../../src/adapters/mirror/cloudwatch-logs.js';
-import {
-  type AuditRecord, GENESIS_PREV, type RecordType, recordLine, sealRecord,
-} from '../../src/core/audit-record.js';
-import { ChainVerifier } from '../../src/core/chain-verifier.js';
+import { type AuditRecord, recordLine } from '../../src/core/audit-record.js';
+import { expectVerifiedLines, mirrorStream } from '../support/mirror-streams.js';
 
-const JOURNAL = 'paylog-local';
-const STREAM = 'str_01jdq1aaaaaaaaaaaaaaaaaa';
 const GROUP = '/paylog/audit';
 const LOG_STREAM = 'serve-1';
-const T0 = Date.parse('2026-11-26T16:00:00.000Z');
 
 function buildStream(n: number, padding = 0): AuditRecord[] {
-  const records: AuditRecord[] = [];
-  let prev = GENESIS_PREV;
-  for (let seq = 1; seq <= n; seq++) {
-    const type: RecordType = seq === 1 ? 'journal.started' : (['payment.received', 'payment.attempted', 'payment.succeeded'] as const)[seq % 3] as RecordType;
-    const record = sealRecord({
-      type,
-      actor: seq === 1 ? 'system:serve' : 'key_01jdq0000000000000000000',
-      origin: { requestId: `req_${seq}`, traceId: null, ip: '127.0.0.1' },
-      resource: seq === 1 ? STREAM : `txn_${seq}`,
-      outcome: 'success',
-      reason: null,
-      data: { amount: 1000 + seq, currency: 'EUR', note: `café ${'x'.repeat(padding)}` },
-    }, { journal: JOURNAL, stream: STREAM, seq, prev, ts: new Date(T0 + seq).toISOString() });
-    records.push(record);
-    prev = record.hash;
-  }
-  return records;
+  return mirrorStream(n, { padding });
 }
 
 interface PutRequest {
@@ -165,15 +144,6 @@ class FakeCloudWatchLogs {
 const throttle: Answer = { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
 const unavailable: Answer = { status: 503, body: { __type: 'ServiceUnavailableException', message: 'The service is unavailable' } };
 
-/** The messages as records: complete, in order, and a verifying chain. */
-function expectVerified(messages: readonly string[], expected: readonly AuditRecord[]): void {
-  expect(messages).toEqual(expected.map(recordLine));
-  const verifier = new ChainVerifier(JOURNAL);
-  messages.forEach((m, i) => verifier.add(JSON.parse(m), { line: i + 1 }));
-  const report = verifier.finish();
-  expect(report.problems).toEqual([]);
-  expect(report.records).toBe(expected.length);
-}
 
 describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoint)', () => {
   let server: FakeCloudWatchLogs;
@@ -228,7 +198,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     const m = mirror({ client: client(true) });
     for (let i = 0; i < records.length; i += 37) m.publish(records.slice(i, i + 37));
     await m.flush();
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     const events = server.puts.flatMap((p) => p.logEvents);
     expect(events.map((e) => e.timestamp)).toEqual(records.map((r) => Date.parse(r.ts)));
     expect(server.violations).toEqual([]);
@@ -244,7 +214,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     const m = mirror({ lingerMs: 5 });
     for (const r of records) m.publish([r]);
     await expect.poll(() => server.messages().length, { timeout: 5_000, interval: 5 }).toBe(50);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(server.puts.length).toBeLessThan(50);
     await m.close();
   });
@@ -260,7 +230,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     for (const put of server.puts) {
       expect(put.logEvents.reduce((n, e) => n + Buffer.byteLength(e.message) + PUT_LOG_EVENTS_LIMITS.eventOverheadBytes, 0)).toBeLessThanOrEqual(1_048_576);
     }
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
   });
 
   it('ThrottlingException a few times: the mirror backs off, retries the same batch and succeeds', async () => {
@@ -273,7 +243,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     expect(server.puts).toHaveLength(5);
     // Every attempt carried the same events.
     for (const put of server.puts) expect(put.logEvents.map((e) => e.message)).toEqual(records.map(recordLine));
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(errors).toEqual([]);
     expect(m.stats()).toMatchObject({ sent: 20, failed: 0, requests: 5 });
   });
@@ -286,7 +256,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     m.publish(records);
     await m.flush();
     expect(server.puts).toHaveLength(2);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(errors).toEqual([]);
   });
 
@@ -298,7 +268,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     m.publish(records);
     await m.flush();
     expect(server.puts).toHaveLength(2);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(errors).toEqual([]);
   });
 
@@ -342,7 +312,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     expect(server.targets).toEqual([
       'Logs_20140328.PutLogEvents', 'Logs_20140328.CreateLogStream', 'Logs_20140328.PutLogEvents',
     ]);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(errors).toEqual([]);
   });
 
@@ -356,7 +326,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     expect(server.targets).toEqual([
       'Logs_20140328.PutLogEvents', 'Logs_20140328.CreateLogStream', 'Logs_20140328.PutLogEvents',
     ]);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     expect(errors).toEqual([]);
   });
 
@@ -411,7 +381,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     await new Promise((r) => setTimeout(r, 30));
     expect(server.puts).toHaveLength(0); // still lingering
     await m.close();
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
     m.publish(buildStream(1));
     await m.flush();
     expect(server.messages()).toHaveLength(25);
@@ -427,7 +397,7 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     m.publish([records[0], records[1], records[2]] as AuditRecord[]);
     await m.flush();
     expect(server.violations).toEqual([]);
-    expectVerified(server.messages(), records);
+    expectVerifiedLines(server.messages(), records);
   });
 
   it('keeps no timer holding the process open while idle or lingering', async () => {

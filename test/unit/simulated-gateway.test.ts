@@ -5,6 +5,7 @@ import {
 } from '../../src/ports/gateway.js';
 import type { GatewayLedger } from '../../src/ports/gateway-ledger.js';
 import { MapLedger } from '../support/fakes.js';
+import { DECLINING_CARDS } from '../support/test-cards.js';
 
 const clock = { now: () => Date.parse('2026-11-26T16:00:00.123Z') };
 const never = new AbortController().signal;
@@ -51,17 +52,7 @@ describe('simulated gateway: SPEC §2 test cards', () => {
     expect(Object.keys(entry ?? {})).not.toContain('cvc');
   });
 
-  const declining: [string, string, string][] = [
-    ['4000000000000002', 'card_declined', 'generic_decline'],
-    ['4000000000009995', 'card_declined', 'insufficient_funds'],
-    ['4000000000009987', 'card_declined', 'lost_card'],
-    ['4000000000009979', 'card_declined', 'stolen_card'],
-    ['4000000000000069', 'expired_card', 'expired_card'],
-    ['4000000000000127', 'incorrect_cvc', 'incorrect_cvc'],
-    ['4000000000000119', 'processing_error', 'processing_error'],
-    ['4100000000000019', 'card_declined', 'fraudulent'],
-  ];
-  it.each(declining)('declines %s with %s / %s', async (number, code, declineCode) => {
+  it.each(DECLINING_CARDS)('declines %s with %s / %s', async (number, code, declineCode) => {
     const { ledger, gateway } = setup();
     expect(await gateway.charge(request(number), never)).toEqual({ kind: 'declined', code, declineCode });
     expect(await ledger.get(keyFor(number))).toMatchObject({ calls: 1, outcome: 'declined', code, declineCode, authorizationCode: null });

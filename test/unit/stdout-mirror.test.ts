@@ -8,10 +8,7 @@ import { buildSync } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStdoutMirror } from '../../src/adapters/mirror/stdout.js';
 import { IncompleteWriteError, type WriteSyncFn, writeFullySync } from '../../src/adapters/mirror/write-sync.js';
-import {
-  type AuditRecord, GENESIS_PREV, type RecordType, recordLine, sealRecord,
-} from '../../src/core/audit-record.js';
-import { ChainVerifier } from '../../src/core/chain-verifier.js';
+import { type AuditRecord, recordLine } from '../../src/core/audit-record.js';
 import type { Caller } from '../../src/app/context.js';
 import { createPayment } from '../../src/app/create-payment.js';
 import { startServices } from '../../src/compose/services.js';
@@ -20,44 +17,17 @@ import { loadConfig } from '../../src/config/config.js';
 import type { PaymentRequest } from '../../src/core/payment.js';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
 import { trustedKeyOf, verifyLines } from '../support/journal-fixture.js';
+import { expectVerifiedLines, mirrorStream } from '../support/mirror-streams.js';
 
-const JOURNAL = 'paylog-local';
-const STREAM = 'str_01jdq1aaaaaaaaaaaaaaaaaa';
-const T0 = Date.parse('2026-11-26T16:00:00.000Z');
-
-/** A valid stream of n records, with awkward content: newlines, U+2028, non-ASCII, quotes. */
+/** Records with awkward content: newlines, U+2028, non-ASCII, quotes. */
 function buildStream(n: number, padding = 0): AuditRecord[] {
-  const records: AuditRecord[] = [];
-  let prev = GENESIS_PREV;
-  for (let seq = 1; seq <= n; seq++) {
-    const type: RecordType = seq === 1 ? 'journal.started' : (['payment.received', 'payment.attempted', 'payment.succeeded'] as const)[seq % 3] as RecordType;
-    const record = sealRecord({
-      type,
-      actor: seq === 1 ? 'system:lambda' : 'key_01jdq0000000000000000000',
-      origin: { requestId: `req_${seq}`, traceId: null, ip: '127.0.0.1' },
-      resource: seq === 1 ? STREAM : `txn_${seq}`,
-      outcome: 'success',
-      reason: null,
-      data: { amount: 1000 + seq, currency: 'EUR', note: `line one\nline two \u2028 "quoted" café ${'x'.repeat(padding)}` },
-    }, { journal: JOURNAL, stream: STREAM, seq, prev, ts: new Date(T0 + seq).toISOString() });
-    records.push(record);
-    prev = record.hash;
-  }
-  return records;
+  return mirrorStream(n, { note: 'line one\nline two \u2028 "quoted" café', padding, startedBy: 'system:lambda' });
 }
 
 /** Splits text into lines and checks each is one record, the records are exactly `expected`, and the chain verifies. */
-function expectVerifiedLines(text: string, expected: readonly AuditRecord[]): void {
+function expectVerifiedText(text: string, expected: readonly AuditRecord[]): void {
   expect(text.endsWith('\n')).toBe(true);
-  const lines = text.slice(0, -1).split('\n');
-  expect(lines).toHaveLength(expected.length);
-  expect(lines).toEqual(expected.map(recordLine));
-  const verifier = new ChainVerifier(JOURNAL);
-  lines.forEach((line, i) => verifier.add(JSON.parse(line), { line: i + 1 }));
-  const report = verifier.finish();
-  expect(report.problems).toEqual([]);
-  expect(report.records).toBe(expected.length);
-  expect(report.streams[0]?.lastSeq).toBe(expected.length);
+  expectVerifiedLines(text.slice(0, -1).split('\n'), expected);
 }
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: simulated`), { code });
@@ -98,7 +68,7 @@ describe('stdout mirror', () => {
     } finally {
       closeSync(fd);
     }
-    expectVerifiedLines(readFileSync(path, 'utf8'), records);
+    expectVerifiedText(readFileSync(path, 'utf8'), records);
   });
 
   it('by default writes fd 1: in a process whose stdout is a non-blocking pipe read slowly, EAGAIN is retried and every line arrives intact', async () => {
@@ -145,7 +115,7 @@ describe('stdout mirror', () => {
     expect(code).toBe(0);
     expect(stderr).not.toContain('ERROR');
     expect(Number(/EAGAIN (\d+)/.exec(stderr)?.[1])).toBeGreaterThan(0);
-    expectVerifiedLines(Buffer.concat(out).toString('utf8'), records);
+    expectVerifiedText(Buffer.concat(out).toString('utf8'), records);
   });
 
   it('mirrors a real journal: services publish through it, and its fd alone verifies, checkpoints and all', async () => {
@@ -199,7 +169,7 @@ describe('stdout mirror', () => {
     mirror.publish(records.slice(25));
     expect(errors).toEqual([]);
     expect(Buffer.concat(received).toString('utf8')).toBe(expected);
-    expectVerifiedLines(Buffer.concat(received).toString('utf8'), records);
+    expectVerifiedText(Buffer.concat(received).toString('utf8'), records);
     // Doubling waits from 1 ms while blocked; progress starts again from 1 ms.
     expect(sleeps.slice(0, 3)).toEqual([1, 2, 4]);
     expect(sleeps.slice(3).every((ms) => ms === 1)).toBe(true);
@@ -268,7 +238,7 @@ describe('stdout mirror', () => {
     await expect(mirror.close()).resolves.toBeUndefined();
     expect(texts).toHaveLength(2);
     expect(texts.every((t) => t.endsWith('\n'))).toBe(true);
-    expectVerifiedLines(texts.join(''), records);
+    expectVerifiedText(texts.join(''), records);
   });
 
   it('writeFullySync gives up on a descriptor that makes no progress only after maxBlockedMs of waiting, backing off 1, 2, 4 … ms', () => {
