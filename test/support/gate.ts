@@ -13,11 +13,20 @@ export class Gate {
   /** Callers held right now. */
   waiting = 0;
 
+  private shut = false;
+
+  get closed(): boolean {
+    return this.shut;
+  }
+
   close(): void {
+    if (this.shut) return;
+    this.shut = true;
     this.opened = new Promise((resolve) => { this.release = resolve; });
   }
 
   open(): void {
+    this.shut = false;
     this.release();
     this.opened = Promise.resolve();
   }
@@ -80,6 +89,28 @@ export function withOverrides<T extends object>(target: T, overrides: Partial<T>
       if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof T];
       const value = Reflect.get(t, prop, t) as unknown;
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
+
+/**
+ * The gateway, every lookup held until `lookups` lookups have been asked, so that reconcilers
+ * started together overlap for sure; or until `boundMs` passed, since with one reconciler per
+ * payment the others may find nothing left to look up. The bound only ends a hold: no test
+ * outcome depends on it.
+ */
+export function overlappingLookups(inner: Gateway, lookups: number, boundMs: number): Gateway {
+  let asked = 0;
+  let release: () => void = () => undefined;
+  const allAsked = new Promise<void>((resolve) => { release = resolve; });
+  return withOverrides(inner, {
+    lookup: async (gatewayKey, signal) => {
+      asked += 1;
+      if (asked >= lookups) release();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allAsked, new Promise((resolve) => { timer = setTimeout(resolve, boundMs); })]);
+      clearTimeout(timer);
+      return inner.lookup(gatewayKey, signal);
     },
   });
 }

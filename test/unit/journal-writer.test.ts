@@ -8,6 +8,7 @@ import type { Clock } from '../../src/ports/clock.js';
 import type { CommitUnit, JournalStore } from '../../src/ports/journal-store.js';
 import { StoreUnavailableError, type Store } from '../../src/ports/store.js';
 import { payment, txnId } from '../contract/fixtures.js';
+import { Gate, withOverrides } from '../support/gate.js';
 
 const JOURNAL = 'paylog-test';
 const STREAM = 'str_01jdtestwriter00000000000000';
@@ -36,29 +37,19 @@ class CountingJournalStore {
   /** A number N: the store takes the batch's first N units, then fails (a batch split into several transactions). */
   failing: 'no' | 'before' | 'after' | number = 'no';
   readonly journal: JournalStore;
-  private gate: Promise<void> | null = null;
-  private openGate: (() => void) | null = null;
+  private readonly gate = new Gate();
 
   constructor(private readonly inner: JournalStore) {
-    const commit = (units: CommitUnit[]): Promise<void> => this.commit(units);
-    this.journal = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'commit') return commit;
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    this.journal = withOverrides(inner, { commit: (units: CommitUnit[]): Promise<void> => this.commit(units) });
   }
 
   /** Commits from now on wait until release() is called. */
   hold(): void {
-    this.gate = new Promise((resolve) => { this.openGate = resolve; });
+    this.gate.close();
   }
 
   release(): void {
-    this.openGate?.();
-    this.gate = null;
-    this.openGate = null;
+    this.gate.open();
   }
 
   get succeeded(): CommitLog[] {
@@ -67,7 +58,7 @@ class CountingJournalStore {
 
   private async commit(units: CommitUnit[]): Promise<void> {
     const failing = this.failing; // decided when the batch reaches the store
-    if (this.gate) await this.gate;
+    if (this.gate.closed) await this.gate.pass();
     const seqs = units.flatMap((u) => u.records.map((r) => r.seq));
     this.commits.push({ records: seqs.length, seqs, failed: failing !== 'no' });
     if (failing === 'before') throw new StoreUnavailableError('disk on fire');

@@ -10,6 +10,7 @@ import { type Payment, recordCard } from '../../src/core/payment.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { Gateway } from '../../src/ports/gateway.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { overlappingLookups } from '../support/gate.js';
 import { EVERY_STORE, type StoreKind, freshStoreSettings } from '../support/stores.js';
 
 const apps: TestApp[] = [];
@@ -210,18 +211,7 @@ describe.each(EVERY_STORE)('reconcile on the %s store', (kind) => {
     ];
     for (const p of stuck) await pastUpdate(ctx, p);
     // Every lookup waits until all three reconcilers have asked once, so they overlap for sure.
-    let asked = 0;
-    let release: () => void = () => undefined;
-    const allAsked = new Promise<void>((resolve) => { release = resolve; });
-    const slow: Gateway = {
-      charge: (request, signal) => ctx.gateway.charge(request, signal),
-      lookup: async (gatewayKey, signal) => {
-        asked += 1;
-        if (asked >= 3) release();
-        await Promise.race([allAsked, new Promise((resolve) => setTimeout(resolve, 200))]);
-        return ctx.gateway.lookup(gatewayKey, signal);
-      },
-    };
+    const slow = overlappingLookups(ctx.gateway, 3, 200);
     const results = await Promise.all([0, 1, 2].map(() => reconcile({ ...ctx, gateway: slow }, system)));
     const resolved = results.flatMap((r) => r.resolved.map((x) => x.id));
     expect(resolved.sort()).toEqual(stuck.map((p) => p.id).sort());

@@ -11,6 +11,7 @@ import { rfc3339 } from '../../src/core/time.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { CommitUnit, JournalStore } from '../../src/ports/journal-store.js';
 import type { Store } from '../../src/ports/store.js';
+import { Gate, withOverrides } from '../support/gate.js';
 
 /**
  * A JournalWriter must stop writing, and say so, when the stream it writes is no longer
@@ -38,21 +39,15 @@ function rec(type: RecordType, data: RecordDraft['data'] = {}): RecordDraft {
 class WrappedJournal {
   readonly journal: JournalStore;
   renewals = 0;
-  /** Commits waiting at the gate. */
-  held = 0;
+
   /** seq whose hash readHashes reports wrongly (null: report the truth). */
   tamperedSeq: number | null = null;
-  private gate: Promise<void> | null = null;
-  private openGate: (() => void) | null = null;
+  private readonly gate = new Gate();
 
   constructor(inner: JournalStore) {
     const overrides: Partial<JournalStore> = {
       commit: async (units: CommitUnit[]) => {
-        if (this.gate) {
-          this.held++;
-          await this.gate;
-          this.held--;
-        }
+        if (this.gate.closed) await this.gate.pass();
         return inner.commit(units);
       },
       renewLease: (id: string, until: string) => {
@@ -66,23 +61,20 @@ class WrappedJournal {
         return hashes;
       },
     };
-    this.journal = new Proxy(inner, {
-      get(target, prop) {
-        if (typeof prop === 'string' && prop in overrides) return overrides[prop as keyof JournalStore];
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    this.journal = withOverrides(inner, overrides);
+  }
+
+  /** Commits waiting at the gate. */
+  get held(): number {
+    return this.gate.waiting;
   }
 
   hold(): void {
-    this.gate = new Promise((resolve) => { this.openGate = resolve; });
+    this.gate.close();
   }
 
   release(): void {
-    this.openGate?.();
-    this.gate = null;
-    this.openGate = null;
+    this.gate.open();
   }
 }
 
