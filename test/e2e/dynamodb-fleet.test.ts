@@ -5,7 +5,7 @@ import { dynamoEndpoint } from '../support/dynamodb.js';
 import {
   type DynamoFleet, IDEMPOTENCY_LEASE_MS, STREAM_LEASE_MS, expectAftermath, startDynamoFleet, stopServer, writesTo,
 } from '../support/dynamodb-fleet.js';
-import { type Instance, LOAD_CARDS, LoadLog, killInstance, paymentJson, runLoad, runPairedLoad } from '../support/load.js';
+import { type Instance, LOAD_CARDS, LoadLog, killMidLoad, paymentJson, runLoad, runPairedLoad } from '../support/load.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -45,13 +45,7 @@ describe('a fleet of paylog instances on one set of DynamoDB tables', () => {
 
     // The same key to two different instances at once; the killed one is left out once dead.
     const load = runPairedLoad(log, instances, CLIENTS, LOAD_CARDS, (i) => 700 + i);
-    await log.until((l) => l.count() >= ACKED_BEFORE_KILL && l.streams.has(victim.name));
-    const killedAt = await killInstance(victim);
-    const ackedAtKill = log.count();
-    await log.until((l) => l.count() >= ackedAtKill + ACKED_AFTER_KILL);
-    await load.stop();
-    log.expectNothingUnexpected();
-    log.expectOnePaymentPerKey();
+    const killedAt = await killMidLoad(log, load, victim, (l) => l.count() >= ACKED_BEFORE_KILL && l.streams.has(victim.name), ACKED_AFTER_KILL);
     const victimStream = log.streams.get(victim.name) as string;
 
     // Every acknowledged payment, the dead instance's included, reads back from every survivor.

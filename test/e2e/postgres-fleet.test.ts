@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { untilRefused } from '../support/api-keys.js';
-import { APPROVE, APPROVE_MASTERCARD, DECLINE_FUNDS, type Instance, LOAD_GATEWAY_ENV, LoadLog, RETRY, killInstance, runPairedLoad } from '../support/load.js';
+import { APPROVE, APPROVE_MASTERCARD, DECLINE_FUNDS, type Instance, LOAD_GATEWAY_ENV, LoadLog, RETRY, killMidLoad, runPairedLoad } from '../support/load.js';
 import { freshDatabase } from '../support/postgres.js';
+import { createKeyWithCliAsync } from '../support/cli.js';
 import { type ServerProcess, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -50,9 +51,7 @@ describe('a fleet of paylog instances on one PostgreSQL', () => {
   };
 
   it('duplicate keys across instances make one transaction each; a kill -9 loses nothing acknowledged; the journal verifies', async () => {
-    const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme'], envFor());
-    expect(created.status, created.stderr).toBe(0);
-    const secret = created.stdout.trim().split('\n').pop() as string;
+    const secret = await createKeyWithCliAsync(envFor());
 
     const instances: Instance[] = [];
     for (let i = 0; i < INSTANCES; i++) instances.push({ name: `i${i}`, server: await startServerProcess(envFor()), killed: false });
@@ -62,15 +61,8 @@ describe('a fleet of paylog instances on one PostgreSQL', () => {
     // with its replay or 409 idempotency_key_in_use. Anything else fails the test, as does a
     // network error from an instance nobody killed.
     const load = runPairedLoad(log, instances, CLIENTS, CARDS, () => 700);
-    await log.until((l) => l.count() >= ACKED_BEFORE_KILL);
-    const killedAt = await killInstance(victim);
-    const ackedAtKill = log.count();
-    await log.until((l) => l.count() >= ackedAtKill + ACKED_AFTER_KILL);
-    await load.stop();
-    log.expectNothingUnexpected();
-
     // Exactly one transaction per key, whichever instance answered.
-    log.expectOnePaymentPerKey();
+    const killedAt = await killMidLoad(log, load, victim, (l) => l.count() >= ACKED_BEFORE_KILL, ACKED_AFTER_KILL);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {

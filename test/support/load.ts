@@ -310,3 +310,21 @@ export function runPairedLoad(log: LoadLog, instances: readonly Instance[], clie
     return true;
   });
 }
+
+/**
+ * The kill in the middle of a load: runs until `ready` holds, sends `victim` SIGKILL, runs on
+ * until the survivors acknowledged `ackedAfterKill` more, stops the load, and fails the test on
+ * any unexpected answer or any key answered with two payments. Returns the time of the death.
+ */
+export async function killMidLoad(
+  log: LoadLog, load: { stop: () => Promise<void> }, victim: Instance, ready: (log: LoadLog) => boolean, ackedAfterKill: number,
+): Promise<number> {
+  await log.until(ready);
+  const killedAt = await killInstance(victim);
+  const ackedAtKill = log.count();
+  await log.until((l) => l.count() >= ackedAtKill + ackedAfterKill);
+  await load.stop();
+  log.expectNothingUnexpected();
+  log.expectOnePaymentPerKey();
+  return killedAt;
+}
