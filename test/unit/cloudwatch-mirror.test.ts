@@ -378,8 +378,9 @@ describe('CloudWatch Logs mirror (real SDK client, local CloudWatch Logs endpoin
     const m = mirror({ lingerMs: 60_000 });
     m.publish(records.slice(0, 10));
     m.publish(records.slice(10));
-    await new Promise((r) => setTimeout(r, 30));
-    expect(server.puts).toHaveLength(0); // still lingering
+    // Still lingering: everything queued, no request made.
+    expect(m.stats()).toMatchObject({ queued: 25, requests: 0 });
+    expect(server.puts).toHaveLength(0);
     await m.close();
     expectVerifiedLines(server.messages(), records);
     m.publish(buildStream(1));

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
 import { JournalWriter, type CheckpointOptions, type JournalWriterOptions } from '../../src/app/journal-writer.js';
 import { type RecordDraft, type RecordType, sealRecord } from '../../src/core/audit-record.js';
@@ -114,9 +114,26 @@ async function failure(promise: Promise<unknown>): Promise<PaylogError> {
   return err as PaylogError;
 }
 
+const realSetInterval = globalThis.setInterval;
+const realClearInterval = globalThis.clearInterval;
+
 describe('a writer whose stream was sealed by another writer', () => {
   it('halts at its next timer tick: onHalt is told, queued and later appends are refused with a 5xx', async () => {
+    // The writer's timers, to show that once halted and stopped it has none left to write with.
+    const intervals: unknown[] = [];
+    const cleared = new Set<unknown>();
+    const setSpy = vi.spyOn(globalThis, 'setInterval').mockImplementation(((...args: Parameters<typeof setInterval>) => {
+      const timer = realSetInterval(...args);
+      intervals.push(timer);
+      return timer;
+    }) as typeof setInterval);
+    const clearSpy = vi.spyOn(globalThis, 'clearInterval').mockImplementation((timer) => {
+      cleared.add(timer);
+      realClearInterval(timer);
+    });
+    onTestFinished(() => { setSpy.mockRestore(); clearSpy.mockRestore(); });
     const { store, wrapped, writer, halts } = await startedRig({ intervalMs: 20, leaseMs: 1000 });
+    expect(intervals).toHaveLength(1);
     // While the stream is ours, ticks renew the lease and nothing halts.
     await until('two lease renewals', () => wrapped.renewals >= 2);
     expect(halts).toEqual([]);
@@ -151,7 +168,8 @@ describe('a writer whose stream was sealed by another writer', () => {
 
     // Halted for good: stop() writes nothing (no journal.stopped, no checkpoint), the timer is gone.
     await writer.stop(rec('journal.stopped'));
-    await new Promise((r) => setTimeout(r, 100));
+    await writer.idle();
+    expect(intervals.filter((timer) => !cleared.has(timer)), 'timers left running').toEqual([]);
     const records = await store.journal.readStream(STREAM, 1, 1000);
     expect(records).toHaveLength(recordsAtHalt);
     expect(records.map((r) => r.type)).not.toContain('journal.stopped');
