@@ -46,6 +46,11 @@ export class PostgresConnection {
     return this.run(async () => {
       const client = await this.pool.connect();
       let broken = false;
+      // A checked-out client has no idle listener: the server ending its connection between two
+      // queries (a restart: 57P01) would emit 'error' with no one listening and crash the process.
+      // The next query on it then fails as unavailable, and it is released as broken.
+      const onError = (): void => { broken = true; };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
@@ -56,6 +61,7 @@ export class PostgresConnection {
         if (!broken) await client.query('ROLLBACK').catch(() => { broken = true; });
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     });
