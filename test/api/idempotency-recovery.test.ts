@@ -1,16 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/app/context.js';
-import { draft } from '../../src/app/records.js';
 import { requestFingerprint } from '../../src/app/request-fingerprint.js';
 import type { AuditRecord } from '../../src/core/audit-record.js';
-import { maskCard } from '../../src/core/card.js';
-import { newId } from '../../src/core/ids.js';
-import { type Payment, recordCard } from '../../src/core/payment.js';
+import type { Payment } from '../../src/core/payment.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { CardDetails } from '../../src/core/card.js';
 import { type TestApp, paymentBody, startTestApp } from '../support/harness.js';
 import { storedIdempotencyKey } from '../../src/app/idempotency.js';
 import { EVERY_STORE, freshStoreSettings } from '../support/stores.js';
+import { receivedThenCrashed } from '../support/crashed-requests.js';
 
 /**
  * A request that dies while holding its Idempotency-Key leaves a claim behind (and perhaps
@@ -43,27 +41,12 @@ async function claimAsDeadRequest(key: string, body: unknown, leaseLeftMs: numbe
 }
 
 /** What the dead request had made durable before dying: payment.received, its processing payment, and the key's paymentId. */
-async function receivedBeforeDying(key: string, body: ReturnType<typeof paymentBody>): Promise<Payment> {
-  const nowMs = ctx.clock.now() - 60_000;
-  const card = (body.paymentMethod as { card: CardDetails }).card;
-  const masked = maskCard(card, ctx.fingerprintKey);
-  const id = newId('txn', nowMs, ctx.random.bytes(16));
-  const now = rfc3339(nowMs);
-  const payment: Payment = {
-    id, object: 'payment', status: 'processing', amount: body.amount as number, currency: 'USD', merchantId: 'acme', card: masked,
-    attempts: 0, declineCode: null, failureCode: null, description: body.description as string,
-    merchantReference: body.merchantReference as string, metadata: body.metadata as Record<string, string>,
-    createdAt: now, updatedAt: now, audit: null,
-  };
-  const caller = { merchantId: 'acme', actor: 'key_dead', origin: { requestId: 'req_dead', traceId: null, ip: '127.0.0.1' } };
-  await ctx.writer.append({
-    records: [draft(caller, 'payment.received', id, 'success', {
-      merchantId: 'acme', amount: payment.amount, currency: 'USD', card: recordCard(masked), merchantReference: payment.merchantReference, idempotencyKey: key,
-    })],
-    payment,
-    idempotency: { merchantId: 'acme', key: storedIdempotencyKey(ctx, key), paymentId: id },
+function receivedBeforeDying(key: string, body: ReturnType<typeof paymentBody>): Promise<Payment> {
+  return receivedThenCrashed(ctx, {
+    card: (body.paymentMethod as { card: CardDetails }).card, amount: body.amount as number, currency: 'USD',
+    description: body.description as string, merchantReference: body.merchantReference as string,
+    metadata: body.metadata as Record<string, string>, idempotencyKey: key, agoMs: 60_000,
   });
-  return (await ctx.store.payments.get('acme', id)) as Payment;
 }
 
 async function streamRecords(): Promise<AuditRecord[]> {

@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/app/context.js';
-import { draft } from '../../src/app/records.js';
 import { reconcile } from '../../src/app/reconcile.js';
 import type { AuditRecord } from '../../src/core/audit-record.js';
-import { maskCard } from '../../src/core/card.js';
 import { ChainVerifier } from '../../src/core/chain-verifier.js';
-import { newId } from '../../src/core/ids.js';
-import { type Payment, recordCard } from '../../src/core/payment.js';
+import type { Payment } from '../../src/core/payment.js';
 import { rfc3339 } from '../../src/core/time.js';
 import type { Gateway } from '../../src/ports/gateway.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { receivedThenCrashed as leftProcessing } from '../support/crashed-requests.js';
 import { overlappingLookups } from '../support/gate.js';
 import { EVERY_STORE, type StoreKind, freshStoreSettings } from '../support/stores.js';
 
@@ -57,26 +55,8 @@ async function reconciledRecords(ctx: AppContext, id: string): Promise<AuditReco
 }
 
 /** What a request that died right after `payment.received` leaves behind: a durable, processing payment. */
-async function receivedThenCrashed(t: TestApp, number: string, updatedAgoMs = 0): Promise<Payment> {
-  const { ctx } = t.services;
-  const nowMs = ctx.clock.now() - updatedAgoMs;
-  const card = { number, expMonth: 12, expYear: FUTURE_YEAR, cvc: '123' };
-  const masked = maskCard(card, ctx.fingerprintKey);
-  const id = newId('txn', nowMs, ctx.random.bytes(16));
-  const now = rfc3339(nowMs);
-  const payment: Payment = {
-    id, object: 'payment', status: 'processing', amount: 2500, currency: 'EUR', merchantId: 'acme', card: masked,
-    attempts: 0, declineCode: null, failureCode: null, description: null, merchantReference: null, metadata: {},
-    createdAt: now, updatedAt: now, audit: null,
-  };
-  const caller = { merchantId: 'acme', actor: 'key_crashed', origin: { requestId: 'req_crashed', traceId: null, ip: '127.0.0.1' } };
-  await ctx.writer.append({
-    records: [draft(caller, 'payment.received', id, 'success', { merchantId: 'acme', amount: 2500, currency: 'EUR', card: recordCard(masked), idempotencyKey: null })],
-    payment,
-  });
-  const stored = await ctx.store.payments.get('acme', id);
-  expect(stored?.status).toBe('processing');
-  return stored as Payment;
+function receivedThenCrashed(t: TestApp, number: string, agoMs = 0): Promise<Payment> {
+  return leftProcessing(t.services.ctx, { card: { number, expMonth: 12, expYear: FUTURE_YEAR, cvc: '123' }, agoMs });
 }
 
 async function verifyAll(ctx: AppContext): Promise<void> {
