@@ -1,8 +1,12 @@
 // Writes docs/openapi.json, the document `paylog serve` serves at /openapi.json (run after
-// `npm run build`). A test fails when the committed file and the served document differ.
+// `npm run build`), and the client's types generated from it (src/client/schema.ts). Tests fail
+// when the committed files and the served document differ.
 import { writeFileSync } from 'node:fs';
+import { writeClientSchema } from './client-schema.mjs';
 import { openApiDocument } from './openapi-document.mjs';
 
 const file = 'docs/openapi.json';
-writeFileSync(file, `${JSON.stringify(await openApiDocument(), null, 2)}\n`);
+const document = await openApiDocument();
+writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
 console.log(`wrote ${file}`);
+await writeClientSchema(document);
