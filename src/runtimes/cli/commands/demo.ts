@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { createApiKey } from '../../../app/api-keys.js';
+import { type Payment, PaylogApiError, PaylogClient } from '../../../client/index.js';
 import { secretFlagError } from '../../../config/settings.js';
 import { startServices } from '../../../compose/services.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
@@ -35,26 +35,27 @@ export function registerDemo(program: Command, setCode: (code: number) => void):
     .option('--key <secret>', 'refused: give the API secret key in PAYLOG_API_KEY; without one, a key for merchant "demo" is created in the local store')
     .action(async (opts: Record<string, unknown>) => {
       if (opts.key !== undefined) throw secretFlagError('PAYLOG_API_KEY', 'key', 'PAYLOG_API_KEY');
-      const url = String(opts.url).replace(/\/$/, '');
       const fromEnv = process.env.PAYLOG_API_KEY;
       const secret = fromEnv !== undefined && fromEnv !== '' ? fromEnv : await demoKey(opts);
+      const client = new PaylogClient({ baseUrl: String(opts.url), apiKey: secret });
       const year = new Date().getUTCFullYear() + 3;
       const rows: string[][] = [];
       let unexpected = 0;
       for (const card of DEMO_CARDS) {
-        const response = await fetch(`${url}/v1/payments`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, 'idempotency-key': `demo-${randomUUID()}` },
-          body: JSON.stringify({
-            amount: 1099, currency: 'usd', description: `paylog demo: ${card.label}`,
-            paymentMethod: { type: 'card', card: { number: card.number, expMonth: 12, expYear: year, cvc: card.cvc ?? '123' } },
-          }),
-        });
-        const body = (await response.json()) as { id?: string; status?: string; attempts?: number; error?: { code?: string; declineCode?: string; payment?: { id: string; status: string; attempts: number } } };
-        const payment = body.error?.payment ?? body;
-        if (response.status >= 500 && response.status !== 503) unexpected++;
-        rows.push([card.label, `…${card.number.slice(-4)}`, String(response.status), payment.status ?? '-', String(payment.attempts ?? '-'),
-          [body.error?.code, body.error?.declineCode].filter(Boolean).join(' / ') || '-', payment.id ?? '-']);
+        const { status, payment, error } = await client.createPayment({
+          amount: 1099, currency: 'usd', description: `paylog demo: ${card.label}`,
+          paymentMethod: { type: 'card', card: { number: card.number, expMonth: 12, expYear: year, cvc: card.cvc ?? '123' } },
+        }).then(
+          (created) => ({ status: created.status, payment: created.data as Payment | undefined, error: undefined }),
+          // Every answer of the API is a row to show (a decline, a gateway failure, a bad key); no answer stops the demo.
+          (err: unknown) => {
+            if (!(err instanceof PaylogApiError)) throw err;
+            return { status: err.status, payment: err.payment, error: err };
+          },
+        );
+        if (status >= 500 && status !== 503) unexpected++;
+        rows.push([card.label, `…${card.number.slice(-4)}`, String(status), payment?.status ?? '-', String(payment?.attempts ?? '-'),
+          [error?.code, error?.declineCode].filter(Boolean).join(' / ') || '-', payment?.id ?? '-']);
       }
       process.stdout.write(table(['CASE', 'CARD', 'HTTP', 'STATUS', 'ATTEMPTS', 'ERROR', 'PAYMENT'], rows));
       if (unexpected > 0) setCode(1);
