@@ -103,10 +103,13 @@ describe('serve --workers 2 with a worker that hangs on shutdown', () => {
 
     expect(code, cluster.output()).toBe(1);
     const lines = logLines(cluster.output());
-    const killed = lines.filter((l) => l.msg === 'worker did not stop in time; killing it');
-    expect(killed.map((l) => l.workerPid), cluster.output()).toEqual([hungPid]);
-    const unclean = lines.filter((l) => l.msg === 'worker did not shut down cleanly');
-    expect(unclean.map((l) => l.workerPid)).toEqual([hungPid]);
+    // The hung worker is killed. So may the other be: stopped in the middle of a commit, the hung
+    // one holds SQLite's write lock, and the other's final commit waits on it past the bound too.
+    const killed = lines.filter((l) => l.msg === 'worker did not stop in time; killing it').map((l) => l.workerPid as number);
+    expect(killed, cluster.output()).toContain(hungPid);
+    const unclean = lines.filter((l) => l.msg === 'worker did not shut down cleanly').map((l) => l.workerPid as number);
+    expect(unclean.sort()).toEqual([...killed].sort());
+    const killedStreams = new Set(cluster.workers.filter((w) => killed.includes(w.pid)).map((w) => w.stream));
     expect(unexpectedOutcomes(load.requests, SHUTDOWN_OUTCOMES), JSON.stringify(load.counts())).toEqual([]);
     // The requests the hung worker held got no answer when it was killed.
     expect(load.counts()['no answer'] ?? 0).toBeGreaterThan(0);
@@ -121,9 +124,9 @@ describe('serve --workers 2 with a worker that hangs on shutdown', () => {
     } finally {
       expect(await stopProcess(restarted.child, 'SIGTERM'), restarted.output()).toBe(0);
     }
-    // The killed worker's stream was sealed by the next start; the other worker's ended cleanly.
+    // The killed workers' streams were sealed by the next start; every other stream ended cleanly.
     const ends = await verifiedStreamEnds(env);
     expect(ends.find((s) => s.stream === hungStream)?.end).toBe('sealed_after_crash');
-    expect(ends.filter((s) => s.stream !== hungStream).map((s) => s.end)).toEqual(ends.filter((s) => s.stream !== hungStream).map(() => 'stopped'));
+    expect(ends.map((s) => `${s.stream} ${s.end}`)).toEqual(ends.map((s) => `${s.stream} ${killedStreams.has(s.stream) ? 'sealed_after_crash' : 'stopped'}`));
   }, 120_000);
 });
