@@ -4,10 +4,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
-import { startPostgresCluster } from '../support/postgres.js';
-import { PAYLOG_BIN, runPaylogAsync, startServerProcess, stopProcess } from '../support/process.js';
+import { createKeyWithCliAsync } from '../support/cli.js';
+import { freshDatabase } from '../support/postgres.js';
+import { PAYLOG_BIN, jsonLines, runPaylogAsync, startServerProcess, stopProcess, waitForReady } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Issue 15, item 1: several reconcilers at once — three `serve` instances on one PostgreSQL, and
@@ -98,41 +100,32 @@ async function stuckPaymentsSettleOnce(urls: string[], secret: string): Promise<
 
 describe('reconciling the same stuck payments from several processes at once', () => {
   it('three instances on one PostgreSQL: one reconciled record per payment, the journal verifies', async () => {
-    const cluster = await startPostgresCluster();
-    try {
-      const keyFile = join(newDir('paylog-reconcile-fleet-keys-'), 'signing-key.pem');
-      writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-      const shared = {
-        ...RECONCILE_ENV, PAYLOG_STORE: await cluster.createDatabase('reconcile_fleet'), PAYLOG_SIGNING_KEY_FILE: keyFile,
-        PAYLOG_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
-      };
-      const envFor = (): Record<string, string> => ({ ...shared, PAYLOG_DATA_DIR: newDir('paylog-reconcile-fleet-') });
-      const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme'], envFor());
-      expect(created.status, created.stderr).toBe(0);
-      const secret = created.stdout.trim().split('\n').pop() as string;
+    const keyFile = join(newDir('paylog-reconcile-fleet-keys-'), 'signing-key.pem');
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+    const shared = {
+      ...RECONCILE_ENV, PAYLOG_STORE: await freshDatabase(inject('postgresUrl'), 'reconcile_fleet'), PAYLOG_SIGNING_KEY_FILE: keyFile,
+      PAYLOG_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+    };
+    const envFor = (): Record<string, string> => ({ ...shared, PAYLOG_DATA_DIR: newDir('paylog-reconcile-fleet-') });
+    const secret = await createKeyWithCliAsync(envFor());
 
-      const servers = [];
-      for (let i = 0; i < 3; i++) {
-        const server = await startServerProcess(envFor());
-        children.push(server.child);
-        servers.push(server);
-      }
-      await stuckPaymentsSettleOnce(servers.map((s) => s.url), secret);
-      for (const server of servers) expect(await stopProcess(server.child, 'SIGTERM'), server.output()).toBe(0);
-
-      const verify = await runPaylogAsync(['verify'], envFor());
-      expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-    } finally {
-      await cluster.destroy();
+    const servers = [];
+    for (let i = 0; i < 3; i++) {
+      const server = await startServerProcess(envFor());
+      children.push(server.child);
+      servers.push(server);
     }
+    await stuckPaymentsSettleOnce(servers.map((s) => s.url), secret);
+    for (const server of servers) expect(await stopProcess(server.child, 'SIGTERM'), server.output()).toBe(0);
+
+    const verify = await runPaylogAsync(['verify'], envFor());
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
   }, 120_000);
 
   it('serve --workers 3 on one SQLite file: one reconciled record per payment, the journal verifies', async () => {
     const dataDir = newDir('paylog-reconcile-workers-');
     const env = { ...FAST_GATEWAY_ENV, ...RECONCILE_ENV, PAYLOG_DATA_DIR: dataDir, PAYLOG_LOG_LEVEL: 'info' };
-    const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme'], env);
-    expect(created.status, created.stderr).toBe(0);
-    const secret = created.stdout.trim().split('\n').pop() as string;
+    const secret = await createKeyWithCliAsync(env);
 
     const child = spawn(process.execPath, [PAYLOG_BIN, 'serve', '--workers', '3', '--port', '0', '--host', '127.0.0.1'], {
       env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,20 +136,14 @@ describe('reconciling the same stuck payments from several processes at once', (
     child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     const exited = once(child, 'exit');
-    const deadline = Date.now() + 20_000;
-    let url: string | undefined;
-    while (url === undefined) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve --workers 3 did not start: ${stderr}`);
-      url = stdout.split('\n').flatMap((line) => {
-        try {
-          const log = JSON.parse(line) as { msg?: string; role?: string; url?: string };
-          return log.role === 'primary' && log.msg === 'paylog workers serving' && log.url ? [log.url] : [];
-        } catch {
-          return [];
-        }
-      })[0];
-      if (url === undefined) await new Promise((r) => setTimeout(r, 50));
-    }
+    // Port 0: the primary's "serving" line says where the workers listen; /readyz then says they are ready.
+    let url = '';
+    await waitFor(() => `serve --workers 3 to start: ${stderr}`, () => {
+      if (child.exitCode !== null) throw new Error(`serve --workers 3 exited with ${child.exitCode}: ${stderr}`);
+      url = jsonLines<{ msg?: string; role?: string; url?: string }>(stdout).find((log) => log.role === 'primary' && log.msg === 'paylog workers serving')?.url ?? '';
+      return url !== '';
+    });
+    await waitForReady(child, url, () => stderr);
 
     await stuckPaymentsSettleOnce([url], secret);
     child.kill('SIGTERM');

@@ -6,21 +6,19 @@ import { createTables } from '../../src/adapters/store/dynamodb/index.js';
 import type { AppContext } from '../../src/app/context.js';
 import { createPayment } from '../../src/app/create-payment.js';
 import type { AppendUnit } from '../../src/app/journal-writer.js';
-import { draft } from '../../src/app/records.js';
 import { RECONCILE_LEASE_MS, reconcile } from '../../src/app/reconcile.js';
-import { maskCard } from '../../src/core/card.js';
-import { newId } from '../../src/core/ids.js';
-import { type Payment, recordCard } from '../../src/core/payment.js';
-import { rfc3339 } from '../../src/core/time.js';
-import type { PaymentRequest } from '../../src/core/payment.js';
-import type { Gateway } from '../../src/ports/gateway.js';
+import type { Payment, PaymentRequest } from '../../src/core/payment.js';
 import { dynamoUrl, freshPrefix } from '../support/dynamodb.js';
-import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
+import { receivedThenCrashed } from '../support/crashed-requests.js';
+import { overlappingLookups, withOverrides } from '../support/gate.js';
+import { type TestApp, paymentBody, startTestApp } from '../support/harness.js';
 import { freshDatabase } from '../support/postgres.js';
 
 /**
- * Three reconcilers racing over the same stuck payments, on every store: each payment gets
- * exactly one `payment.reconciled` record, and its row agrees with it.
+ * Reconcilers racing over the same stuck payments, on every store: three at once, one that
+ * stalls past its claim and is taken over, and one settling a payment whose own request settles
+ * it at the same moment. Each payment gets one terminal status and at most one
+ * `payment.reconciled` record, and its row agrees with its records.
  */
 
 const GATEWAY_BUDGET_MS = 200;
@@ -49,24 +47,7 @@ const STORES: Record<string, () => Promise<string>> = {
 };
 
 /** What a request that died right after `payment.received` leaves behind, old enough to reconcile. */
-async function receivedThenCrashed(t: TestApp): Promise<Payment> {
-  const { ctx } = t.services;
-  const nowMs = ctx.clock.now() - 2 * GATEWAY_BUDGET_MS;
-  const masked = maskCard({ number: '4242424242424242', expMonth: 12, expYear: FUTURE_YEAR, cvc: '123' }, ctx.fingerprintKey);
-  const id = newId('txn', nowMs, ctx.random.bytes(16));
-  const now = rfc3339(nowMs);
-  const payment: Payment = {
-    id, object: 'payment', status: 'processing', amount: 2500, currency: 'EUR', merchantId: 'acme', card: masked,
-    attempts: 0, declineCode: null, failureCode: null, description: null, merchantReference: null, metadata: {},
-    createdAt: now, updatedAt: now, audit: null,
-  };
-  const caller = { merchantId: 'acme', actor: 'key_crashed', origin: { requestId: 'req_crashed', traceId: null, ip: '127.0.0.1' } };
-  await ctx.writer.append({
-    records: [draft(caller, 'payment.received', id, 'success', { merchantId: 'acme', amount: 2500, currency: 'EUR', card: recordCard(masked), idempotencyKey: null })],
-    payment,
-  });
-  return payment;
-}
+const crashed = (t: TestApp): Promise<Payment> => receivedThenCrashed(t.services.ctx, { agoMs: 2 * GATEWAY_BUDGET_MS });
 
 describe('three reconcilers racing on the same payments', () => {
   for (const [name, storeUrl] of Object.entries(STORES)) {
@@ -78,21 +59,10 @@ describe('three reconcilers racing on the same payments', () => {
       apps.push(t);
       const { ctx, system } = t.services;
       const stuck: Payment[] = [];
-      for (let i = 0; i < STUCK; i++) stuck.push(await receivedThenCrashed(t));
+      for (let i = 0; i < STUCK; i++) stuck.push(await crashed(t));
 
       // Every lookup waits until all three reconcilers have asked once (or a bound), so they overlap.
-      let asked = 0;
-      let release: () => void = () => undefined;
-      const allAsked = new Promise<void>((resolve) => { release = resolve; });
-      const slow: Gateway = {
-        charge: (request, signal) => ctx.gateway.charge(request, signal),
-        lookup: async (gatewayKey, signal) => {
-          asked += 1;
-          if (asked >= 3) release();
-          await Promise.race([allAsked, new Promise((resolve) => setTimeout(resolve, 500))]);
-          return ctx.gateway.lookup(gatewayKey, signal);
-        },
-      };
+      const slow = overlappingLookups(ctx.gateway, 3, 500);
       const results = await Promise.all([0, 1, 2].map(() => reconcile({ ...ctx, gateway: slow }, system)));
       expect(results.flatMap((r) => r.resolved.map((x) => x.id)).sort()).toEqual(stuck.map((p) => p.id).sort());
 
@@ -137,17 +107,16 @@ describe('a reconciler that stalls past its claim, taken over by another', () =>
     it(`${name}: the late one writes nothing; one payment.reconciled`, async () => {
       const t = await startOn(name);
       const { ctx, system } = t.services;
-      const stuck = await receivedThenCrashed(t);
+      const stuck = await crashed(t);
       const asked = gate();
       const answer = gate();
-      const stalled: Gateway = {
-        charge: (request, signal) => ctx.gateway.charge(request, signal),
+      const stalled = withOverrides(ctx.gateway, {
         lookup: async (gatewayKey, signal) => {
           asked.open();
           await answer.promise;
           return ctx.gateway.lookup(gatewayKey, signal);
         },
-      };
+      });
       const late = reconcile({ ...ctx, gateway: stalled }, system);
       await asked.promise;
       // Past the stalled one's lease, as the next reconciler's clock sees it.
@@ -161,7 +130,7 @@ describe('a reconciler that stalls past its claim, taken over by another', () =>
       expect(await outcomes(t, stuck.id)).toEqual([{ type: 'payment.reconciled', status: 'failed' }]);
       expect((await ctx.store.payments.get('acme', stuck.id))?.status).toBe('failed');
       // The writer goes on: the refused commit failed nothing after it.
-      await expect(receivedThenCrashed(t)).resolves.toMatchObject({ status: 'processing' });
+      await expect(crashed(t)).resolves.toMatchObject({ status: 'processing' });
     }, 60_000);
   }
 });
@@ -174,19 +143,13 @@ describe('a live request settling its payment while a reconciler settles it too'
       // The live request's outcome commit is held until the reconciler has written its record.
       const outcomeQueued = gate<string>();
       const release = gate();
-      const writer = new Proxy(ctx.writer, {
-        get(target, prop) {
-          if (prop === 'append') {
-            return async (unit: AppendUnit) => {
-              if (unit.records.some((r) => r.type === 'payment.succeeded')) {
-                outcomeQueued.open(unit.payment?.id ?? '');
-                await release.promise;
-              }
-              return target.append(unit);
-            };
+      const writer = withOverrides(ctx.writer, {
+        append: async (unit: AppendUnit) => {
+          if (unit.records.some((r) => r.type === 'payment.succeeded')) {
+            outcomeQueued.open(unit.payment?.id ?? '');
+            await release.promise;
           }
-          const value: unknown = Reflect.get(target, prop, target);
-          return typeof value === 'function' ? value.bind(target) : value;
+          return ctx.writer.append(unit);
         },
       });
       const live: AppContext = { ...ctx, writer };
