@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { listenOnLoopback } from './sockets.js';
 import { type IncomingHttpHeaders, createServer, request } from 'node:http';
 import type { OpenApiContract } from './openapi-contract.js';
 
@@ -38,12 +39,9 @@ export async function startContractProxy(upstream: string, contract: OpenApiCont
     forwarded.on('error', () => outgoing.destroy());
     incoming.pipe(forwarded);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     mismatches: () => [...mismatches],
     close: async () => {
       server.closeAllConnections();

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { Server } from 'node:net';
 
 /** TCP states as Linux numbers them in /proc/net/tcp. */
 const STATES: Record<string, string> = {
@@ -39,4 +41,12 @@ export function tcpSockets(pid: number): TcpSocket[] {
 /** TCP ports a process listens on. */
 export function listeningPorts(pid: number): number[] {
   return [...new Set(tcpSockets(pid).filter((s) => s.state === 'LISTEN').map((s) => s.localPort))].sort((a, b) => a - b);
+}
+
+/** Starts `server` on a free loopback port; resolves with its base URL (http://127.0.0.1:port). */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }

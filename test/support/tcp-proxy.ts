@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { listenOnLoopback } from './sockets.js';
 import { type Socket, connect, createServer } from 'node:net';
 
 /**
@@ -49,12 +50,9 @@ export async function startTcpProxy(upstreamPort: number, options: { dropAnswerT
     client.on('close', () => sockets.delete(client));
     upstream.on('close', () => sockets.delete(upstream));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     sent: () => connections.map((c) => c.sent),
     dropped: () => dropped,
     close: async () => {
