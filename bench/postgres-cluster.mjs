@@ -18,10 +18,14 @@ export function postgresBinDir() {
   return { bin: join(root, versions[0], 'bin'), version: versions[0] };
 }
 
-export async function startPostgresCluster() {
+/**
+ * Starts a cluster; `start` and `stop` start it again and stop it fast (open connections cut, as
+ * when the database server restarts: the chaos soak's fault), `destroy` stops it and removes it.
+ */
+export async function startPostgresCluster({ prefix = 'paylog-bench-pg-' } = {}) {
   const { bin, version } = postgresBinDir();
   const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'paylog-bench-pg-'));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const data = join(dir, 'data');
   const port = await freePort();
   if (asRoot) {
@@ -32,11 +36,16 @@ export async function startPostgresCluster() {
   }
   const pgRun = (cmd, args) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args));
   await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`]);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  const start = () => pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start', '-o', options]);
+  const stop = () => pgRun('pg_ctl', ['-D', data, '-w', '-t', '60', '-m', 'fast', 'stop']);
+  await start();
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
   return {
     version,
     url,
+    start,
+    stop,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url() });
       await client.connect();
@@ -44,7 +53,7 @@ export async function startPostgresCluster() {
       return url(name);
     },
     async destroy() {
-      await pgRun('pg_ctl', ['-D', data, '-w', '-t', '30', '-m', 'fast', 'stop']).catch(() => undefined);
+      await stop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
