@@ -1,4 +1,4 @@
-import { type AuditRecord, GENESIS_PREV, RECORD_TYPES, recordLeafHash } from './audit-record.js';
+import { type AuditRecord, GENESIS_PREV, RECORD_TYPES } from './audit-record.js';
 import {
   type ChainReport, DEFAULT_MAX_CLOCK_SKEW_MS, type Location, type Problem, type ProblemKind, type StreamSummary, type VerifierOptions,
 } from './chain-report.js';
@@ -9,10 +9,20 @@ import { parseRfc3339 } from './parse-time.js';
 import { RecentFrontiers, type TreeAt } from './recent-frontiers.js';
 import { RecentHashes } from './recent-hashes.js';
 import type { SignedHead } from './signed-head.js';
+import { storedLeafHash } from './stored-leaf-hash.js';
 import type { ExpectedSignature, SignatureKind, StreamState } from './stream-state.js';
 import { rfc3339 } from './time.js';
 
 export * from './chain-report.js';
+
+/** A verifier's findings by stream (finishByStream): finish is these, flattened. */
+export interface ChainParts {
+  /** Problems of values that are not records, in the order they came. */
+  loose: Problem[];
+  streams: { summary: StreamSummary; problems: Problem[] }[];
+  records: number;
+  checkpoints: number;
+}
 
 /** Bounds what one stream's verification holds in memory, whatever the journal's size. */
 const MISSING_TRACKED_MAX = 10_000;
@@ -141,7 +151,7 @@ export class ChainVerifier {
       problem('misplaced', `record says ${record.stream} seq ${record.seq} but is stored at ${at.stream ?? record.stream} seq ${at.seq ?? record.seq}`, at.seq ?? record.seq);
       return;
     }
-    const recomputed = recordLeafHash(record);
+    const recomputed = storedLeafHash(record);
     const hashOk = recomputed === record.hash;
     if (!hashOk) problem('modified', 'content does not match its hash');
 
@@ -198,8 +208,24 @@ export class ChainVerifier {
   }
 
   finish(): ChainReport {
-    const problems: Problem[] = [...this.loose];
-    const streams: StreamSummary[] = [];
+    const parts = this.finishByStream();
+    const problems: Problem[] = [...parts.loose];
+    for (const { problems: own } of parts.streams) problems.push(...own);
+    return { streams: parts.streams.map((s) => s.summary), records: parts.records, checkpoints: parts.checkpoints, problems };
+  }
+
+  /** Streams this verifier has met so far, in the order it met them (the order finish reports them in). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * What finish reports, before it is flattened: the problems of what was not a record, and each
+   * stream's summary with its own problems, in the order the streams were met. Verifiers that
+   * each took some of a journal's streams are merged from these.
+   */
+  finishByStream(): ChainParts {
+    const streams: ChainParts['streams'] = [];
     let checkpoints = 0;
     for (const state of this.streams.values()) {
       this.checkExpected(state, true);
@@ -209,9 +235,8 @@ export class ChainVerifier {
       this.checkCoverage(state);
       this.checkFreshness(state);
       const own = [...state.problems, ...state.missing.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-      problems.push(...own);
       checkpoints += state.checkpoints;
-      streams.push({
+      streams.push({ problems: own, summary: {
         stream: state.stream,
         records: state.records,
         lastSeq: state.expectedSeq - 1,
@@ -221,9 +246,9 @@ export class ChainVerifier {
         checkpoints: state.checkpoints,
         uncovered: Math.max(0, state.records - this.coveredOf(state)),
         valid: own.length === 0,
-      });
+      } });
     }
-    return { streams, records: this.total, checkpoints, problems };
+    return { loose: [...this.loose], streams, records: this.total, checkpoints };
   }
 
   /** The store says the stream was stopped cleanly: its end must show it. */
@@ -237,7 +262,8 @@ export class ChainVerifier {
    * its ms, or null when it is not a time.
    */
   private checkTime(state: StreamState, record: AuditRecord): number | null {
-    const ms = parseRfc3339(record.ts);
+    // Records committed together carry the same time: parse each time once per run of them.
+    const ms = state.lastMs !== null && record.ts === state.lastTs ? state.lastMs : parseRfc3339(record.ts);
     if (ms === null) {
       this.problemAt(state, record.seq, 'malformed', `ts ${JSON.stringify(record.ts.slice(0, QUOTED_TS_MAX))} is not an RFC 3339 time`);
       return null;

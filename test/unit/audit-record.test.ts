@@ -5,6 +5,7 @@ import {
   type AuditRecord, GENESIS_PREV, type JsonValue, type Position, RECORD_TYPES, RECORD_VERSION, type RecordBody, type RecordDraft,
   bodyOf, leafHash, recordLeafHash, recordLine, sealRecord,
 } from '../../src/core/audit-record.js';
+import { anyDraft, anyPosition } from '../support/record-arbitraries.js';
 
 const SPEC_FIELD_ORDER = [
   'v', 'journal', 'stream', 'seq', 'prev', 'ts', 'type', 'actor', 'origin', 'resource', 'outcome', 'reason', 'data', 'hash',
@@ -179,23 +180,8 @@ describe('bodyOf and recordLine', () => {
 });
 
 describe('sealRecord’s written-out canonical form', () => {
-  const text = fc.string({ unit: 'binary', maxLength: 40 });
-  const nullable = fc.option(text, { nil: null });
-  const draft = fc.record({
-    type: fc.constantFrom(...RECORD_TYPES),
-    actor: text,
-    origin: fc.record({ requestId: nullable, traceId: nullable, ip: nullable }),
-    resource: nullable,
-    outcome: fc.constantFrom('success' as const, 'failure' as const, 'unknown' as const),
-    reason: nullable,
-    data: fc.dictionary(text, fc.jsonValue()) as fc.Arbitrary<RecordDraft['data']>,
-  });
-  const position = fc.record({
-    journal: text, stream: text, seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), prev: text, ts: text,
-  });
-
   it('hashes every draft exactly as the verifier’s generic canonicalization does', () => {
-    fc.assert(fc.property(draft, position, (d, at) => {
+    fc.assert(fc.property(anyDraft, anyPosition, (d, at) => {
       const record = sealRecord(d, at);
       const parsed = JSON.parse(recordLine(record)) as AuditRecord;
       return record.hash === leafHash(bodyOf(record)) && record.hash === leafHash(bodyOf(parsed)) && recordLeafHash(parsed) === record.hash;
