@@ -64,10 +64,34 @@ export async function verifyRecords(source: AsyncIterable<SourcedRecord[]>, opti
  * tree existed has no head and no leaves: there is nothing to check.
  */
 export async function verifyStore(journal: JournalStore, options: VerifyOptions = {}): Promise<ChainReport> {
+  const prepared = await prepareStore(journal, options, (verifierOptions) => new ChainVerifier(verifierOptions));
+  return withTree(await run(prepared.verifier, storeRecords(journal), options), prepared.problems, prepared.summary);
+}
+
+/** What a stream's verifier is told about it before its records: the calls verifyStore makes first. */
+export type StreamSetup = Pick<ChainVerifier, 'expectCheckpoint' | 'expectPinned' | 'expectStopped' | 'reportProblem'>;
+
+export interface PreparedStore<T extends StreamSetup> {
+  verifier: T;
+  /** The verifier's options: every stream's verifier gets these. */
+  verifierOptions: VerifierOptions;
+  /** Problems of the journal tree, published checkpoints and witnesses: reported before every stream's. */
+  problems: Problem[];
+  summary: JournalTreeSummary | undefined;
+}
+
+/**
+ * Everything verifyStore checks before a stream's records: the published checkpoints, the
+ * journal tree and the witnesses; and, told to `verifier` as the expectations streams are held
+ * to, the tree's and the published checkpoints, the checkpoints the store keeps and the
+ * streams it says were stopped.
+ */
+export async function prepareStore<T extends StreamSetup>(journal: JournalStore, options: VerifyOptions, make: (options: VerifierOptions) => T): Promise<PreparedStore<T>> {
   const published = options.published ? await readPublished(options.published, options.journal, options) : null;
   const journalName = options.journal ?? published?.journal;
   // Every commit stores a signed head, so every record a store holds must be covered by one.
-  const verifier = new ChainVerifier({ requireCoverage: true, ...options, ...(journalName !== undefined && { journal: journalName }) });
+  const verifierOptions: VerifierOptions = { requireCoverage: true, ...verifierOnly(options), ...(journalName !== undefined && { journal: journalName }) };
+  const verifier = make(verifierOptions);
   const problems: Problem[] = [];
   let pins = 0;
   if (published) {
@@ -101,7 +125,13 @@ export async function verifyStore(journal: JournalStore, options: VerifyOptions 
   }
   for (const checkpoint of await journal.latestCheckpoints()) verifier.expectCheckpoint(checkpoint.stream, checkpoint);
   for (const stream of await journal.listStreams()) if (stream.state === 'stopped') verifier.expectStopped(stream.id);
-  return withTree(await run(verifier, storeRecords(journal), options), problems, summary);
+  return { verifier, verifierOptions, problems, summary };
+}
+
+/** The options a ChainVerifier takes, without the use case's own (sources, callbacks, stores). */
+function verifierOnly(options: VerifyOptions): VerifierOptions {
+  const { onProgress: _p, journalTree: _t, published: _pub, witnesses: _w, ...rest } = options;
+  return rest;
 }
 
 /**
@@ -186,7 +216,7 @@ function judge(out: Published, cp: PublishedCheckpoint, line: number, name: stri
 }
 
 /** Hands published stream checkpoints to the chain verifier; returns how many. */
-function holdStreams(verifier: ChainVerifier, published: Published): number {
+function holdStreams(verifier: StreamSetup, published: Published): number {
   for (const problem of published.streamProblems) verifier.reportProblem(problem);
   for (const { stream, pin } of published.streamPins) verifier.expectPinned(stream, pin);
   return published.streamPins.length;
@@ -219,7 +249,7 @@ function summaryOf(leaves: number | null, head: JournalTreeHead | null, publishe
   };
 }
 
-function withTree(report: ChainReport, problems: Problem[], summary: JournalTreeSummary | undefined): ChainReport {
+export function withTree(report: ChainReport, problems: Problem[], summary: JournalTreeSummary | undefined): ChainReport {
   return { ...report, problems: [...problems, ...report.problems], ...(summary && { journalTree: summary }) };
 }
 
@@ -228,7 +258,7 @@ function withTree(report: ChainReport, problems: Problem[], summary: JournalTree
  * its stream's records) are signed heads of their streams, handed over in their place, after
  * the records they cover; everything else is a record.
  */
-async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions): Promise<ChainReport> {
+export async function run(verifier: ChainVerifier, source: AsyncIterable<SourcedRecord[]>, options: VerifyOptions): Promise<ChainReport> {
   let count = 0;
   for await (const batch of source) {
     for (const { value, at } of batch) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { ConfigError, InvalidValue, type Setting, integer, nonEmpty, oneOf, pattern, pemPrivateKey, secretFlagError } from './settings.js';
 import { type StoreLocation, parseStoreUrl, redactStoreUrl } from './store-url.js';
 import { type WitnessEndpoint, parseWitnesses } from './witnesses.js';
@@ -53,6 +54,8 @@ export interface Config {
   storePoolMax: number;
   /** Witnesses every journal tree checkpoint is pushed to (C2SP tlog-witness). */
   witnesses: WitnessEndpoint[];
+  /** Worker threads `verify` shares a store's streams among; 1 verifies in one pass on the main thread. */
+  verifyJobs: number;
 }
 
 /** The longest a revoked key may keep working in a process that had looked it up (ms). */
@@ -63,6 +66,9 @@ export const AUTH_FAILURES_PER_MINUTE_DEFAULT = 20;
 
 /** Processes one `serve` may run; beyond the cores of a large box, more only add contention. */
 export const WORKERS_MAX = 64;
+
+/** Threads one `verify` may run: each holds a connection to the store and its streams' state. */
+export const VERIFY_JOBS_MAX = 64;
 
 type Definitions = { [K in Exclude<keyof Config, 'store'>]: Setting<Config[K]> };
 
@@ -117,6 +123,10 @@ export const SETTINGS: Definitions = {
   previousSigningKeyFile: { flag: 'previous-signing-key-file', env: 'PAYLOG_PREVIOUS_SIGNING_KEY_FILE', description: 'during a key rotation: path of the old key PEM', default: null, parse: nonEmpty },
   checkpointEveryRecords: { flag: 'checkpoint-every', env: 'PAYLOG_CHECKPOINT_EVERY', description: 'records between signed checkpoints', default: 1000, parse: integer(1, 1_000_000) },
   checkpointIntervalMs: { flag: 'checkpoint-interval-ms', env: 'PAYLOG_CHECKPOINT_INTERVAL_MS', description: 'time between signed checkpoints, also when idle; 0 turns time-based checkpoints off', default: 60_000, parse: integer(0, 86_400_000) },
+  verifyJobs: {
+    flag: 'jobs', env: 'PAYLOG_VERIFY_JOBS', description: '`verify`: worker threads the streams of a store are shared among, each on its own connection (default: the cores available)',
+    default: () => Math.min(availableParallelism(), VERIFY_JOBS_MAX), parse: integer(1, VERIFY_JOBS_MAX),
+  },
   storePoolMax: { flag: 'store-pool-max', env: 'PAYLOG_STORE_POOL_MAX', description: 'PostgreSQL connections per instance (the fleet total must stay under max_connections)', default: 10, parse: integer(1, 1000) },
   mirror: {
     flag: 'mirror', env: 'PAYLOG_MIRROR', description: 'a second home for audit records: none, stdout, or cloudwatch:LOG_GROUP (the stream is named after the journal stream)',
