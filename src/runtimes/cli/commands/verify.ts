@@ -10,6 +10,7 @@ import type { ChainReport } from '../../../core/chain-verifier.js';
 import type { TrustedKey } from '../../../core/checkpoint.js';
 import { STORE_FLAGS, configFrom, withSettings } from '../options.js';
 import { localTrustedKeys, parseDuration, trustedKeysFrom } from '../trusted-keys.js';
+import { limitHeapGrowth } from '../../heap-growth.js';
 import { verifyThreads } from '../verify-threads.js';
 import { collect, witnessPolicyFrom } from '../witness-keys.js';
 import { publishedLines } from './checkpoints.js';
@@ -33,6 +34,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
     .option('--witness-quorum <n>', "valid cosignatures of those witnesses the journal tree's newest checkpoint must carry (default: all of them)")
     .option('--json', 'print the result as JSON')
     .action(async (opts: Record<string, unknown>) => {
+      // A long verify allocates steadily and keeps little: without this its heap grew past 210 MB (docs/performance.md).
+      limitHeapGrowth();
       const config = configFrom(opts);
       const file = typeof opts.file === 'string' ? opts.file : null;
       const checkpoints = typeof opts.checkpoints === 'string' ? opts.checkpoints : null;
