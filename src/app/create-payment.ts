@@ -6,15 +6,25 @@ import { type Payment, type PaymentOutcome, type PaymentRequest, applyOutcome, r
 import { rfc3339 } from '../core/time.js';
 import { type AttemptReport, type ChargeOutcome, chargeWithRetries } from './charge-with-retries.js';
 import type { ApiResponse, AppContext, Caller } from './context.js';
-import { claimIdempotencyKey, recordedIdempotencyKey, storedIdempotencyKey } from './idempotency.js';
+import { claimIdempotencyKey, keyClaim, recordedIdempotencyKey, storedIdempotencyKey } from './idempotency.js';
+import type { KeyClaim } from '../ports/idempotency-store.js';
+import { ClaimsTakenError } from '../ports/store.js';
 import { withAuditPointer } from './journal-writer.js';
 import { GATEWAY_RETRY_AFTER_S, paymentResponse } from './payment-response.js';
 import { draft } from './records.js';
 import { validatePayment } from './validate-payment.js';
 
+/** The Idempotency-Key a payment runs under: as sent, as stored, and the claim its first commit makes, if any. */
+interface PaymentKey {
+  sent: string;
+  stored: string;
+  /** Set when the key is claimed by the payment's first commit, not claimed already. */
+  claim?: KeyClaim;
+}
+
 /**
- * POST /v1/payments: validate, claim the idempotency key, make `payment.received`
- * durable, charge through the gateway with retries, and make the outcome durable
+ * POST /v1/payments: validate, claim the idempotency key with `payment.received` in one
+ * durable commit, charge through the gateway with retries, and make the outcome durable
  * before answering.
  */
 export async function createPayment(
@@ -25,14 +35,24 @@ export async function createPayment(
 ): Promise<ApiResponse> {
   const request = validatePayment(input);
   if (idempotencyKey === undefined) return runPayment(ctx, caller, request, undefined);
+  const stored = storedIdempotencyKey(ctx, idempotencyKey);
+
+  // Most keys are new: the first commit claims the key and records the payment together
+  // (docs/idempotency.md). A key held already makes that commit write nothing; the request
+  // then claims the key on its own, as below, to learn who holds it.
+  try {
+    return await runPayment(ctx, caller, request, { sent: idempotencyKey, stored, claim: keyClaim(ctx, input) });
+  } catch (err) {
+    if (!(err instanceof ClaimsTakenError)) throw err;
+  }
 
   const claim = await claimIdempotencyKey(ctx, caller, input, idempotencyKey);
   if (claim.response) return claim.response;
   try {
-    return await runPayment(ctx, caller, request, idempotencyKey);
+    return await runPayment(ctx, caller, request, { sent: idempotencyKey, stored });
   } catch (err) {
     // Frees the key only if no transaction was created (release is a no-op otherwise).
-    await ctx.store.idempotency.release(caller.merchantId, storedIdempotencyKey(ctx, idempotencyKey)).catch(() => undefined);
+    await ctx.store.idempotency.release(caller.merchantId, stored).catch(() => undefined);
     throw err;
   }
 }
@@ -41,7 +61,7 @@ async function runPayment(
   ctx: AppContext,
   caller: Caller,
   request: PaymentRequest,
-  idempotencyKey: string | undefined,
+  key: PaymentKey | undefined,
 ): Promise<ApiResponse> {
   const nowMs = ctx.clock.now();
   const now = rfc3339(nowMs);
@@ -61,7 +81,7 @@ async function runPayment(
     ...summary,
     card: { ...recordCard(masked), expMonth: masked.expMonth, expYear: masked.expYear, fingerprint: masked.fingerprint },
     merchantReference: request.merchantReference ?? null,
-    idempotencyKey: idempotencyKey === undefined ? null : recordedIdempotencyKey(idempotencyKey),
+    idempotencyKey: key === undefined ? null : recordedIdempotencyKey(key.sent),
   };
   const receivedRecord = draft(caller, 'payment.received', id, 'success', receivedData);
 
@@ -70,13 +90,13 @@ async function runPayment(
   if (refusal) {
     const outcome: PaymentOutcome = { status: 'declined', failureCode: refusal, declineCode: refusal };
     const payment = applyOutcome(received, outcome, 0, now);
-    return finish(ctx, caller, [receivedRecord], payment, summary, idempotencyKey, requestId);
+    return finish(ctx, caller, [receivedRecord], payment, summary, key, requestId);
   }
 
   const [receivedSealed] = await ctx.writer.append({
     records: [receivedRecord],
     payment: received,
-    ...(idempotencyKey !== undefined && { idempotency: { merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: id } }),
+    ...(key !== undefined && { idempotency: { merchantId: caller.merchantId, key: key.stored, paymentId: id, ...(key.claim && { claim: key.claim }) } }),
   });
 
   // An attempt followed by a retry is made durable before the wait; the last attempt is
@@ -109,7 +129,7 @@ async function runPayment(
   );
   try {
     await Promise.all(attemptWrites);
-    return await finish(ctx, caller, lastAttempt ? [lastAttempt] : [], payment, summary, idempotencyKey, requestId);
+    return await finish(ctx, caller, lastAttempt ? [lastAttempt] : [], payment, summary, key && { sent: key.sent, stored: key.stored }, requestId);
   } catch (err) {
     throw new PaylogError('internal_error', {
       cause: err,
@@ -125,7 +145,7 @@ async function finish(
   before: RecordDraft[],
   payment: Payment,
   summary: JsonObject,
-  idempotencyKey: string | undefined,
+  key: PaymentKey | undefined,
   requestId: string,
 ): Promise<ApiResponse> {
   const outcomeRecord = draft(caller, `payment.${payment.status}`, payment.id, outcomeOf(payment), {
@@ -142,8 +162,10 @@ async function finish(
     records,
     payment,
     // The stored response carries the same audit pointer as the live one, so it is rendered once sealed.
-    ...(idempotencyKey !== undefined && {
-      idempotency: (own: AuditRecord[]) => ({ merchantId: caller.merchantId, key: storedIdempotencyKey(ctx, idempotencyKey), paymentId: payment.id, response: render(own) }),
+    ...(key !== undefined && {
+      idempotency: (own: AuditRecord[]) => ({
+        merchantId: caller.merchantId, key: key.stored, paymentId: payment.id, response: render(own), ...(key.claim && { claim: key.claim }),
+      }),
     }),
   });
   ctx.metrics.paymentOutcome(payment.status, payment.declineCode);

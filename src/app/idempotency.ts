@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { containsCardNumber } from '../core/card.js';
 import { PaylogError } from '../core/errors.js';
 import type { PaymentRequest } from '../core/payment.js';
+import type { KeyClaim } from '../ports/idempotency-store.js';
 import { rfc3339 } from '../core/time.js';
 import type { ApiResponse, AppContext, Caller } from './context.js';
 import { withAuditPointer } from './journal-writer.js';
@@ -26,6 +27,17 @@ export function recordedIdempotencyKey(key: string): string {
 export const IN_FLIGHT_RETRY_AFTER_S = 1;
 export const IDEMPOTENCY_TTL_MIN_MS = 24 * 60 * 60 * 1000;
 
+/** A claim on a key for this request, as of now: the request's fingerprint, its lease and the key's expiry. */
+export function keyClaim(ctx: AppContext, body: PaymentRequest): KeyClaim {
+  const nowMs = ctx.clock.now();
+  return {
+    fingerprint: requestFingerprint(ctx.fingerprintKey, body),
+    now: rfc3339(nowMs),
+    leaseExpiresAt: rfc3339(nowMs + ctx.settings.idempotencyLeaseMs),
+    expiresAt: rfc3339(nowMs + Math.max(ctx.settings.idempotencyTtlMs, IDEMPOTENCY_TTL_MIN_MS)),
+  };
+}
+
 /**
  * Claims an Idempotency-Key for this request. Returns a response when the request must
  * not run again (a replay, or a payment recovered from a crashed request); throws the
@@ -37,14 +49,10 @@ export async function claimIdempotencyKey(
   body: PaymentRequest,
   key: string,
 ): Promise<{ response?: ApiResponse }> {
-  const nowMs = ctx.clock.now();
   const claim = await ctx.store.idempotency.claim({
     merchantId: caller.merchantId,
     key: storedIdempotencyKey(ctx, key),
-    fingerprint: requestFingerprint(ctx.fingerprintKey, body),
-    now: rfc3339(nowMs),
-    leaseExpiresAt: rfc3339(nowMs + ctx.settings.idempotencyLeaseMs),
-    expiresAt: rfc3339(nowMs + Math.max(ctx.settings.idempotencyTtlMs, IDEMPOTENCY_TTL_MIN_MS)),
+    ...keyClaim(ctx, body),
   });
   const data = { idempotencyKey: recordedIdempotencyKey(key) };
   switch (claim.kind) {

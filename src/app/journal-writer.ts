@@ -11,7 +11,7 @@ import type { AuditMirror } from '../ports/audit-mirror.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { SignedHead } from '../core/signed-head.js';
 import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamSeal, StreamStatus } from '../ports/journal-store.js';
-import { ClaimLostError } from '../ports/store.js';
+import { ClaimLostError, ClaimsTakenError } from '../ports/store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -327,6 +327,10 @@ export class JournalWriter {
       await this.store.commit(units);
       this.options.metrics?.journalCommit(performance.now() - commitStartedMs, units.reduce((n, u) => n + u.records.length, 0));
     } catch (err) {
+      if (err instanceof ClaimsTakenError) {
+        this.retryWithoutTakenClaims(batch, err, before);
+        return;
+      }
       const claimLost = err instanceof ClaimLostError;
       if (!foreign && !claimLost) this.options.metrics?.journalWriteError();
       const durable = this.state === 'halted' || foreign ? 0 : await this.recover(before, after, head);
@@ -336,6 +340,23 @@ export class JournalWriter {
       return;
     }
     this.settle(batch, sealed, units, null);
+  }
+
+  /**
+   * Some units claimed keys that others hold (IdempotencyUpdate.claim), and the store wrote
+   * nothing: the stream stands where it did before the batch. Those units get the refusal (their
+   * callers ask who holds the key); the others go back to the front of the queue, to be sealed
+   * again in the next batch. Each round drops at least one unit, so this ends.
+   */
+  private retryWithoutTakenClaims(batch: Pending[], err: ClaimsTakenError, before: TreeState): void {
+    this.tree = before;
+    const lost = new Set(err.units);
+    const others = batch.filter((pending, i) => {
+      if (lost.has(i)) pending.reject(err);
+      return !lost.has(i);
+    });
+    this.queue.unshift(...others);
+    this.queuedRecords += others.reduce((n, { unit }) => n + unit.records.length + (unit.checkpointOwn ? 1 : 0), 0);
   }
 
   /**

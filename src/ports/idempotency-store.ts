@@ -38,7 +38,20 @@ export interface IdempotencyUpdate {
    * So a claimant that stalled past its lease cannot write after the one that took over.
    */
   heldUntil?: string;
+  /**
+   * Claims the key in this commit, for a request that has not claimed it before: the commit
+   * applies only where `claim()` would answer `claimed` at `claim.now` (no live key, an expired
+   * one, or a lapsed claim that created nothing), and the row it writes is that claim, already
+   * linked to `paymentId`. Anywhere else nothing of the batch is written and the commit fails
+   * with ClaimsTakenError, naming every unit whose key was taken; the caller then asks
+   * `claim()` who holds the key. So a payment's first durable write holds both its key and its
+   * `payment.received` record: one commit fewer, with the key still claimed exactly once.
+   */
+  claim?: KeyClaim;
 }
+
+/** A claim made inside a journal commit (IdempotencyUpdate.claim): the claim without its key. */
+export type KeyClaim = Omit<IdempotencyClaim, 'merchantId' | 'key'>;
 
 export interface IdempotencyStore {
   /** Atomically claims a key, or reports who holds it. Exactly one claimant wins any race. */

@@ -45,3 +45,15 @@ export class ClaimLostError extends StreamConflictError {
     this.name = 'ClaimLostError';
   }
 }
+
+/**
+ * Raised when a journal commit claims idempotency keys (IdempotencyUpdate.claim) that are
+ * held already: nothing of the batch was written. `units` are the indexes, in the batch, of
+ * every unit whose claim lost.
+ */
+export class ClaimsTakenError extends StreamConflictError {
+  constructor(message: string, readonly units: readonly number[]) {
+    super(message);
+    this.name = 'ClaimsTakenError';
+  }
+}

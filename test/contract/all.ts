@@ -1,5 +1,6 @@
 import type { StoreFactory } from './fixtures.js';
 import { claimFenceContract } from './claim-fence.contract.js';
+import { claimInCommitContract } from './claim-in-commit.contract.js';
 import { idempotencyContract } from './idempotency.contract.js';
 import { journalContract } from './journal.contract.js';
 import { journalTreeContract } from './journal-tree.contract.js';
@@ -19,6 +20,7 @@ export function storeContracts(factory: StoreFactory): void {
   paymentsContract(factory);
   idempotencyContract(factory);
   claimFenceContract(factory);
+  claimInCommitContract(factory);
   keysContract(factory);
   ledgerContract(factory);
   lifecycleContract(factory);

@@ -1,6 +1,7 @@
 import type {
-  ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate,
+  ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, KeyClaim, StoredResponse,
 } from '../../../ports/idempotency-store.js';
+import { judgeClaim, type ClaimVerdict, type CommitClaim, type StoredClaim } from '../shared/claim-rules.js';
 import { type IdempotencyRow, type MemoryState, copy, idempotencyKeyOf } from './state.js';
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -13,19 +14,25 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.state.assertOpen();
     const id = idempotencyKeyOf(claim.merchantId, claim.key);
     const row = this.state.idempotency.get(id);
-    if (!row || row.expiresAt <= claim.now) {
-      this.state.idempotency.set(id, {
-        fingerprint: claim.fingerprint, paymentId: null, response: null,
-        leaseExpiresAt: claim.leaseExpiresAt, expiresAt: claim.expiresAt, createdAt: claim.now,
-      });
-      return { kind: 'claimed' };
+    const verdict = judgeClaim(row && storedClaim(row), claim);
+    switch (verdict) {
+      case 'fresh':
+        this.state.idempotency.set(id, newRow(claim));
+        return { kind: 'claimed' };
+      case 'mismatch':
+      case 'in_flight':
+        return { kind: verdict };
+      case 'completed': {
+        const { response, paymentId } = row as IdempotencyRow;
+        return { kind: 'completed', response: copy(response as StoredResponse), paymentId };
+      }
+      case 'take_over':
+      case 'recovered': {
+        const taken = row as IdempotencyRow;
+        taken.leaseExpiresAt = claim.leaseExpiresAt;
+        return taken.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: taken.paymentId };
+      }
     }
-    if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-    if (row.response) return { kind: 'completed', response: copy(row.response), paymentId: row.paymentId };
-    if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
-    // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
-    row.leaseExpiresAt = claim.leaseExpiresAt;
-    return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
   }
 
   async release(merchantId: string, key: string): Promise<void> {
@@ -55,10 +62,32 @@ export function storedLease(state: MemoryState, update: IdempotencyUpdate): stri
   return state.idempotency.get(idempotencyKeyOf(update.merchantId, update.key))?.leaseExpiresAt;
 }
 
-/** Applied inside a journal commit. A key that is gone (purged) has nothing left to update. */
+/** How a claim made inside a commit (IdempotencyUpdate.claim) fares against the stored key. */
+export function commitClaimVerdict(state: MemoryState, claim: CommitClaim): ClaimVerdict {
+  const row = state.idempotency.get(idempotencyKeyOf(claim.merchantId, claim.key));
+  return judgeClaim(row && storedClaim(row), claim);
+}
+
+/**
+ * Applied inside a journal commit, once its claims are checked (a claim writes the key's row
+ * first). A key that is gone (purged) has nothing left to update.
+ */
 export function applyIdempotencyUpdate(state: MemoryState, update: IdempotencyUpdate): void {
-  const row: IdempotencyRow | undefined = state.idempotency.get(idempotencyKeyOf(update.merchantId, update.key));
+  const id = idempotencyKeyOf(update.merchantId, update.key);
+  if (update.claim) state.idempotency.set(id, newRow(update.claim));
+  const row: IdempotencyRow | undefined = state.idempotency.get(id);
   if (!row) return;
   if (update.paymentId !== undefined) row.paymentId = update.paymentId;
   if (update.response !== undefined) row.response = copy(update.response);
+}
+
+function storedClaim(row: IdempotencyRow): StoredClaim {
+  return { fingerprint: row.fingerprint, paymentId: row.paymentId, hasResponse: row.response !== null, leaseExpiresAt: row.leaseExpiresAt, expiresAt: row.expiresAt };
+}
+
+function newRow(claim: KeyClaim): IdempotencyRow {
+  return {
+    fingerprint: claim.fingerprint, paymentId: null, response: null,
+    leaseExpiresAt: claim.leaseExpiresAt, expiresAt: claim.expiresAt, createdAt: claim.now,
+  };
 }

@@ -8,7 +8,8 @@ import { checkContinues } from '../shared/continuity.js';
 import { byLeaseExpiry, isLapsed } from '../../../core/stream-lease.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
-import { applyIdempotencyUpdate, storedLease } from './idempotency.js';
+import { applyIdempotencyUpdate, commitClaimVerdict, storedLease } from './idempotency.js';
+import { checkCommitClaims, commitClaimOf } from '../shared/claim-rules.js';
 import { checkClaimHeld } from '../shared/claim-fence.js';
 import { type MemoryState, copy } from './state.js';
 
@@ -26,6 +27,7 @@ export class MemoryJournalStore implements JournalStore {
     this.state.assertOpen();
     // Validate the whole batch before touching anything, so a failure applies nothing.
     checkBatch(units);
+    checkCommitClaims(units, commitClaimOf, (claim) => commitClaimVerdict(this.state, claim));
     const heads = new Map<string, StreamHead | null>();
     for (const unit of units) {
       for (const record of unit.records) {

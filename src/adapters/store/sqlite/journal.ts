@@ -147,6 +147,7 @@ function commitRows(unit: CommitUnit): CommitRows {
       merchantId: idempotency.merchantId, key: idempotency.key, paymentId: idempotency.paymentId ?? null,
       response: idempotency.response === undefined ? null : JSON.stringify(idempotency.response),
       ...(idempotency.heldUntil !== undefined && { heldUntil: idempotency.heldUntil }),
+      ...(idempotency.claim && { claim: idempotency.claim }),
     };
   }
   if (checkpoint) rows.checkpoint = checkpoint;

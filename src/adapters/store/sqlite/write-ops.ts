@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SignedHead } from '../../../core/signed-head.js';
 import type { StoredCheckpoint, StreamHead, StreamSeal, StreamState } from '../../../ports/journal-store.js';
-import type { ClaimResult, IdempotencyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
+import type { ClaimResult, IdempotencyClaim, KeyClaim, StoredResponse } from '../../../ports/idempotency-store.js';
 import type { LedgerCall, LedgerEntry, RecordedCall } from '../../../ports/gateway-ledger.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
@@ -10,6 +10,7 @@ import { MUTABLE_PAYMENT_STATUSES } from '../../../core/payment.js';
 import { applyCall } from '../shared/ledger-call.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkClaimHeld } from '../shared/claim-fence.js';
+import { type ClaimVerdict, type CommitClaim, checkCommitClaims, commitClaimOf, judgeClaim } from '../shared/claim-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 import { SqliteTreeWrites, type TreeWriteOp } from './journal-tree-ops.js';
@@ -48,7 +49,7 @@ export interface CommitRows {
   seal?: StreamSeal;
   records: RecordRow[];
   payment?: { id: string; merchantId: string; status: string; updatedAt: string; merchantReference: string | null; body: string };
-  idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null; heldUntil?: string };
+  idempotency?: { merchantId: string; key: string; paymentId: string | null; response: string | null; heldUntil?: string; claim?: KeyClaim };
   checkpoint?: StoredCheckpoint;
 }
 
@@ -174,18 +175,32 @@ export class SqliteWrites {
   /** Claims of one batch run one after another, so each sees the rows of those before it. */
   private claim(claim: IdempotencyClaim): ClaimResult {
     const row = this.idemSelect.get(claim.merchantId, claim.key) as IdempotencyRow | undefined;
-    if (!row || row.expiresAt <= claim.now) {
-      this.idemClaimFresh.run(claim);
-      return { kind: 'claimed' };
+    const verdict = this.verdict(claim, row);
+    switch (verdict) {
+      case 'fresh':
+        this.idemClaimFresh.run(claim);
+        return { kind: 'claimed' };
+      case 'mismatch':
+      case 'in_flight':
+        return { kind: verdict };
+      case 'completed': {
+        const { response, paymentId } = row as IdempotencyRow;
+        return { kind: 'completed', response: JSON.parse(response as string) as StoredResponse, paymentId };
+      }
+      case 'take_over':
+      case 'recovered': {
+        this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
+        const { paymentId } = row as IdempotencyRow;
+        return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
+      }
     }
-    if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-    if (row.response !== null) {
-      return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId: row.paymentId };
-    }
-    if (row.leaseExpiresAt > claim.now) return { kind: 'in_flight' };
-    // The holder's lease ran out: it crashed. Take the key over, keeping what it created.
-    this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
-    return row.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: row.paymentId };
+  }
+
+  private verdict(
+    claim: CommitClaim,
+    row = this.idemSelect.get(claim.merchantId, claim.key) as IdempotencyRow | undefined,
+  ): ClaimVerdict {
+    return judgeClaim(row && { ...row, hasResponse: row.response !== null }, claim);
   }
 
   /** Read and written under the write lock, so calls under one key, from any process, count and settle one at a time. */
@@ -197,6 +212,7 @@ export class SqliteWrites {
 
   private commit(units: CommitRows[]): void {
     checkBatch(units);
+    checkCommitClaims(units, commitClaimOf, (claim) => this.verdict(claim));
     const heads = new Map<string, StreamHead | null>();
     // Checked one by one above, inserted together below: the rows of other tables do not depend on them.
     const pending: RecordRow[] = [];
@@ -213,7 +229,9 @@ export class SqliteWrites {
       }
       if (unit.payment) this.upsertPayment.run(unit.payment);
       if (unit.idempotency) {
-        const { heldUntil, ...update } = unit.idempotency;
+        const { heldUntil, claim, ...update } = unit.idempotency;
+        // Checked above with every claim of the batch: this one wins.
+        if (claim) this.idemClaimFresh.run({ merchantId: update.merchantId, key: update.key, ...claim });
         if (heldUntil !== undefined) checkClaimHeld(unit.idempotency, (this.idemSelect.get(update.merchantId, update.key) as IdempotencyRow | undefined)?.leaseExpiresAt);
         // A purged key has nothing left to update.
         this.idemUpdate.run(update);
