@@ -88,6 +88,7 @@ const OUTCOMES = new Set(['payment.succeeded', 'payment.declined', 'payment.fail
 function commitSteps(units) {
   const types = new Set(units.flatMap((u) => u.records.map((r) => r.type)));
   const steps = [];
+  if (units.some((u) => u.idempotency?.claim)) steps.push('claim');
   if (types.has('payment.received')) steps.push('received');
   if ([...types].some((t) => OUTCOMES.has(t))) steps.push('outcome');
   if (units.some((u) => u.checkpoint && !u.seal)) steps.push('checkpoint');

@@ -10,7 +10,7 @@
  * payment's second gateway attempt is occurrence 2 (the tests pay with a fail-once card first).
  */
 export const STEPS = [
-  { n: 1, name: 'claim', phase: 'payment', point: "the client's Idempotency-Key claim (IdempotencyStore.claim)" },
+  { n: 1, name: 'claim', phase: 'payment', point: "the client's Idempotency-Key claim: the journal commit holding payment.received, which claims a new key, or IdempotencyStore.claim for a key that commit found held" },
   { n: 2, name: 'received', phase: 'payment', point: 'the journal commit holding payment.received' },
   { n: 3, name: 'attempt', phase: 'payment', point: 'a gateway attempt (Gateway.charge): the gateway has handled it, paylog has not seen the answer', nths: [1, 2] },
   { n: 4, name: 'ledger', phase: 'payment', point: "the simulated gateway's ledger entry (GatewayLedger.recordCall): the charge is recorded, not answered", nths: [1, 2] },
