@@ -8,7 +8,8 @@ import { checkContinues } from '../shared/continuity.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
-import { applyIdempotencyUpdate } from './idempotency.js';
+import { checkCommitClaims, commitClaimOf } from '../shared/claim-rules.js';
+import { applyIdempotencyUpdate, commitClaims, lockClaimedKeys } from './idempotency.js';
 import { upsertPayments } from './payments.js';
 
 const STREAM_COLUMNS = `id, journal, started_at AS "startedAt", writer, lease_expires_at AS "leaseExpiresAt", state,
@@ -66,6 +67,13 @@ export class PostgresJournalStore implements JournalStore {
           checkContinues(record, tails.get(record.stream) ?? null);
           tails.set(record.stream, { seq: record.seq, hash: record.hash });
         }
+      }
+      // Claims made in this commit lock their keys (after the streams: every commit locks in that
+      // order) before anything is written; any lost claim rolls the whole batch back.
+      const claims = commitClaims(units.map((u) => u.idempotency));
+      const held = await lockClaimedKeys(client, claims);
+      checkCommitClaims(units, commitClaimOf, held.verdict);
+      if (streams.length > 0) {
         if (records.length > 0) await client.query({
           name: 'journal-insert-batch',
           text: `INSERT INTO journal (stream, seq, hash, resource, type, ts, body)
@@ -77,7 +85,7 @@ export class PostgresJournalStore implements JournalStore {
         });
       }
       await upsertPayments(client, units.flatMap((u) => (u.payment ? [u.payment] : [])));
-      for (const unit of units) if (unit.idempotency) await applyIdempotencyUpdate(client, unit.idempotency);
+      for (const unit of units) if (unit.idempotency) await applyIdempotencyUpdate(client, unit.idempotency, held);
       for (const unit of units) {
         const cp = unit.checkpoint;
         if (!cp) continue;
