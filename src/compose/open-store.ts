@@ -4,20 +4,33 @@ import { ConfigError } from '../config/settings.js';
 import { privateDirectory } from './private-files.js';
 import { type Store, StoreUnavailableError } from '../ports/store.js';
 
+export interface StoreAccess {
+  /**
+   * The caller only reads (`paylog verify` and its threads). A SQLite store then starts no
+   * write thread and refuses writes, and the file must exist with its schema; the other stores
+   * open as usual (their connections cost nothing until used).
+   */
+  readOnly?: boolean;
+}
+
 /**
  * Opens the configured store, loading only that backend's adapter. A DynamoDB store's tables
  * are checked first (two describe calls per table, in parallel), so every process that opens
  * one — `serve`, a Lambda cold start, `migrate`, every other command — stops at once with a
  * one-line DynamoTableError when they are not as defined.
  */
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config, access: StoreAccess = {}): Promise<Store> {
   const location = config.store;
   switch (location.kind) {
     case 'sqlite': {
       // The database and its -wal and -shm are 0600 (openDatabase); the directory holding them is 0700.
       if (location.path !== ':memory:') privateDirectory(dirname(location.path), 'PAYLOG_STORE');
       const { openSqliteStore } = await import('../adapters/store/sqlite/index.js');
-      return openSqliteStore({ path: location.path, batchWritesMax: config.sqliteBatchWritesMax });
+      return openSqliteStore({
+        path: location.path, batchWritesMax: config.sqliteBatchWritesMax,
+        // A database in memory is created empty by its opener: only a writable one can hold a schema.
+        readOnly: access.readOnly === true && location.path !== ':memory:',
+      });
     }
     case 'memory': {
       const { createMemoryStore } = await import('../adapters/store/memory/index.js');

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,6 +49,19 @@ describe('paylog verify --jobs on a SQLite journal of several streams', () => {
       expect(two.stdout).toBe(one.stdout);
     }
     expect(runPaylog(['verify', '--jobs', '1'], env).stdout).toMatch(/4\/4 streams valid/);
+  });
+
+  it('verify and its threads open the store read-only: no SQLite write thread is started', () => {
+    const preload = pathToFileURL(new URL('../support/thread-census-preload.mjs', import.meta.url).pathname).href;
+    const threads = (args: string[]): string[] => {
+      const census = join(dataDir, `threads-${args[0]}.txt`);
+      const result = runPaylog(args, { ...env, NODE_OPTIONS: `--import ${preload}`, PAYLOG_TEST_THREAD_CENSUS: census });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      return readFileSync(census, 'utf8').split('\n').filter(Boolean).sort();
+    };
+    expect(threads(['verify', '--jobs', '2'])).toEqual(['main', 'verify', 'verify']);
+    // The census does see a write thread where a command opens the store to write.
+    expect(threads(['keys', 'list'])).toEqual(['main', 'sqlite-write']);
   });
 
   it('tampered records in two streams: the same problems, in the same order, exit 1', () => {

@@ -17,7 +17,8 @@ const post = (message: VerifyThreadMessage): void => parentPort?.postMessage(mes
 const trusted = share.verifierOptions.trusted?.map((t): TrustedKey => ({
   ...t, key: { ...t.key, keyId: Buffer.from(t.key.keyId), publicKey: Buffer.from(t.key.publicKey) },
 }));
-const store = await openStore(config);
+// Reads only: a SQLite store opens without its write thread.
+const store = await openStore(config, { readOnly: true });
 try {
   const result = await verifyShare(store.journal, { ...share, verifierOptions: { ...share.verifierOptions, ...(trusted && { trusted }) } }, (progress) => post({ progress }));
   post({ result });

@@ -12,20 +12,27 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
  * command) may share the file: WAL lets readers run beside the one writer, and busy_timeout
  * makes a writer wait for the lock instead of failing at once.
  */
-export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
+export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS, readOnly = false): Database.Database {
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new RangeError('busyTimeoutMs must be a non-negative integer');
   }
-  makePrivate(path);
+  makePrivate(path, !readOnly);
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: busyTimeoutMs });
+    db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: readOnly });
   } catch (err) {
     // A missing directory or unreadable file surfaces as a TypeError or SqliteError, depending on where it fails.
-    throw new StoreUnavailableError(`cannot open the SQLite file ${path}`, { cause: err });
+    throw new StoreUnavailableError(`cannot open the SQLite file ${path}${readOnly ? ' (opened read-only, it must exist)' : ''}`, { cause: err });
   }
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (readOnly) {
+      // Not SQLITE_OPEN_READONLY: such a connection cannot create the -shm a WAL file needs once the
+      // last writer closed it. query_only refuses every write at the SQL level instead; a paylog file
+      // is already in WAL mode, which the connection reads from its header.
+      db.pragma('query_only = ON');
+      return db;
+    }
     db.pragma('journal_mode = WAL');
     // FULL fsyncs the WAL on every commit: a record reported durable survives power loss.
     db.pragma('synchronous = FULL');
@@ -44,10 +51,10 @@ export function openDatabase(path: string, busyTimeoutMs: number = DEFAULT_BUSY_
  * loose umask are tightened (group and others' bits removed): they are paylog's own files and
  * hold every payment. A file paylog may not chmod (another owner's) stops the open.
  */
-function makePrivate(path: string): void {
+function makePrivate(path: string, create: boolean): void {
   if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
   try {
-    closeSync(openSync(path, 'wx', 0o600));
+    if (create) closeSync(openSync(path, 'wx', 0o600));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreUnavailableError(`cannot create the SQLite file ${path}`, { cause: err });
   }
@@ -67,14 +74,18 @@ function makePrivate(path: string): void {
   }
 }
 
+/** What a read-only connection answers every write with. */
+export const READ_ONLY_MESSAGE = 'SQLite store opened read-only (as paylog verify opens it): it takes no writes';
+
 /**
  * The open handle for reads and rare writes, the closed flag, and the write thread that
- * group-commits the request path's writes (see SqliteWriteThread).
+ * group-commits the request path's writes (see SqliteWriteThread). Without a write thread the
+ * connection is read-only: every write is refused with READ_ONLY_MESSAGE.
  */
 export class SqliteConnection {
   private closed = false;
 
-  constructor(readonly db: Database.Database, private readonly writes: SqliteWriteThread) {}
+  constructor(readonly db: Database.Database, private readonly writes: SqliteWriteThread | null) {}
 
   /** Runs synchronous work (better-sqlite3 is synchronous) and hands the result back as the port's Promise. */
   run<T>(work: () => T): Promise<T> {
@@ -82,18 +93,24 @@ export class SqliteConnection {
     try {
       return Promise.resolve(work());
     } catch (err) {
+      // A rare write made here on a read-only connection: refused by query_only, said as plainly as write()'s.
+      if (!this.writes && err instanceof Database.SqliteError && err.code === 'SQLITE_READONLY') {
+        return Promise.reject(new StoreUnavailableError(READ_ONLY_MESSAGE, { cause: err }));
+      }
       return Promise.reject(translateError(err));
     }
   }
 
-  /** Why writes are refused (the write thread died, or the store is closed), or null. */
+  /** Why writes are refused (the write thread died, the store is closed or read-only), or null. */
   get writeFailure(): Error | null {
-    return this.closed ? new StoreUnavailableError('SQLite store is closed') : this.writes.failure;
+    if (this.closed) return new StoreUnavailableError('SQLite store is closed');
+    return this.writes ? this.writes.failure : new StoreUnavailableError(READ_ONLY_MESSAGE);
   }
 
   /** Joins the next group commit on the write thread; resolves once durable. */
   write(op: WriteOp): Promise<unknown> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite store is closed'));
+    if (!this.writes) return Promise.reject(new StoreUnavailableError(READ_ONLY_MESSAGE));
     return this.writes.write(op);
   }
 
@@ -102,7 +119,7 @@ export class SqliteConnection {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.writes.close();
+      await this.writes?.close();
     } finally {
       this.db.close();
     }

@@ -74,7 +74,8 @@ export function registerVerify(program: Command, setCode: (code: number) => void
         report = await verifyRecords(fileRecords(file, fileStats), { ...options, ...(typeof opts.journal === 'string' && { journal: opts.journal }) });
       } else {
         target = redactStoreUrl(config.storeUrl);
-        const store = await openStore(config);
+        // verify writes nothing: a SQLite store opens without its write thread, and its threads' likewise.
+        const store = await openStore(config, { readOnly: true });
         try {
           // A store held in memory is this process's alone: another thread would open an empty one.
           const inMemory = config.store.kind === 'memory' || (config.store.kind === 'sqlite' && config.store.path === ':memory:');
