@@ -85,7 +85,7 @@ export function paymentBody() {
  * Starts `paylog serve` on a fresh SQLite data dir (or the given store URL) and creates an API key.
  * Returns { child, url, secret, dataDir, stop }.
  */
-export async function startPaylog(extraEnv = {}, { dataDir = tempDir('paylog-bench-'), secret: given = null } = {}) {
+export async function startPaylog(extraEnv = {}, { dataDir = tempDir('paylog-bench-'), secret: given = null, execArgv = [] } = {}) {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -96,6 +96,8 @@ export async function startPaylog(extraEnv = {}, { dataDir = tempDir('paylog-ben
     PAYLOG_LOG_LEVEL: 'warn',
     PAYLOG_RECONCILE_INTERVAL_MS: '0',
     PAYLOG_GATEWAY_LATENCY_MS: '0',
+    // Metrics stay on, as in production, each server on a port of its own.
+    PAYLOG_METRICS_PORT: String(await freePort()),
     ...extraEnv,
   };
   const bin = join(ROOT, 'bin/paylog.js');
@@ -105,7 +107,7 @@ export async function startPaylog(extraEnv = {}, { dataDir = tempDir('paylog-ben
     if (keys.status !== 0) throw new Error(`keys create failed: ${keys.stderr}`);
     secret = keys.stdout.trim().split('\n').pop().trim();
   }
-  const child = spawn(process.execPath, [bin, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...execArgv, bin, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, child);
   // `serve --workers N`: the first worker answers alone until the others have forked and started.
