@@ -28,13 +28,13 @@ describe('50 concurrent requests with one Idempotency-Key over two serve process
   let holdDir: string | null = null;
 
   beforeAll(async () => {
-    // The request that wins the key is held right after its claim while the hold file exists, so
-    // every other racer arrives while it runs; its gateway budget, counted from its start, outlasts that.
+    // The request that wins the key is held at its gateway call while the hold file exists, so
+    // every other racer arrives while it runs; its gateway budget and attempt timeout outlast that.
     holdDir = mkdtempSync(join(tmpdir(), 'paylog-race-hold-'));
     const holdFile = join(holdDir, 'hold');
     fleet = await startDynamoFleet('race', {
       ...holdClaimsEnv(holdFile),
-      PAYLOG_GATEWAY_BUDGET_MS: '20000', PAYLOG_IDEMPOTENCY_LEASE_MS: '30000',
+      PAYLOG_GATEWAY_BUDGET_MS: '20000', PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '10000', PAYLOG_IDEMPOTENCY_LEASE_MS: '30000',
     });
     servers = await Promise.all([fleet.serve(), fleet.serve()]);
     const held = (): number => servers.reduce((n, s) => n + heldCount(s.output()), 0);

@@ -1,6 +1,10 @@
-// Holds a request that has just won its Idempotency-Key's claim, in a child `paylog serve`, while
-// a control file exists, so that every other request for the key arrives while it runs: the
-// child-process counterpart of gatedClaims (gate.ts). Loaded before paylog's command line runs:
+// Holds a request that has won its Idempotency-Key, in a child `paylog serve`, while a control
+// file exists, so that every other request for the key arrives while it runs: the child-process
+// counterpart of gatedClaims (gate.ts). It is held at its gateway call, the first step after the
+// key is won either way: by claim(), or by the commit of `payment.received` that claims the key
+// (IdempotencyUpdate.claim), which a hold must not block (the writer commits other requests'
+// units too). Give it a gateway attempt timeout longer than the hold. Loaded before paylog's
+// command line runs:
 //
 //   NODE_OPTIONS="--import <this file's URL>" PAYLOG_TEST_HOLD_CLAIMS_FILE=<path> paylog serve
 //
@@ -23,21 +27,19 @@ function bound(target, prop) {
 const file = process.env[HOLD_FILE_ENV];
 if (file) {
   installAdapterWrappers({
-    store: (store) => {
-      const claim = store.idempotency.claim.bind(store.idempotency);
-      const idempotency = new Proxy(store.idempotency, {
-        get: (target, prop) => (prop === 'claim'
-          ? async (c) => {
-            const result = await claim(c);
-            if (result.kind === 'claimed' && existsSync(file)) {
+    gateway: (gateway) => {
+      const charge = gateway.charge.bind(gateway);
+      return new Proxy(gateway, {
+        get: (target, prop) => (prop === 'charge'
+          ? async (request, signal) => {
+            if (existsSync(file)) {
               writeSync(2, `${HELD_LINE}\n`);
               while (existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
             }
-            return result;
+            return charge(request, signal);
           }
           : bound(target, prop)),
       });
-      return new Proxy(store, { get: (target, prop) => (prop === 'idempotency' ? idempotency : bound(target, prop)) });
     },
   });
 }

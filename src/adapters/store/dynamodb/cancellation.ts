@@ -1,5 +1,5 @@
 import type { StreamState } from '../../../ports/journal-store.js';
-import { ClaimLostError, StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
+import { ClaimLostError, ClaimsTakenError, StoreUnavailableError, StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { ItemRole } from './commit-plan.js';
@@ -20,6 +20,16 @@ interface CancellationReason {
 export function explainCancellation(err: unknown, roles: readonly ItemRole[]): unknown {
   if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return err;
   const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+  // Keys claimed in the commit and held already: every claim rides in the batch's first
+  // transaction (commit-plan.ts), so nothing of the batch was written, and the writer can
+  // commit the other units without these.
+  const taken = reasons.flatMap((r, i) => {
+    const role = roles[i];
+    return r.Code === 'ConditionalCheckFailed' && role?.kind === 'claim' ? [role.unit] : [];
+  });
+  if (taken.length > 0) {
+    return new ClaimsTakenError(`${taken.length} idempotency key(s) of this batch are held already; nothing was written`, taken.sort((a, b) => a - b));
+  }
   // A lost claim first: a reconciler overtaken also finds the payment row settled (refused).
   const fenced = reasons.findIndex((r, i) => r.Code === 'ConditionalCheckFailed' && roles[i]?.kind === 'idempotency');
   if (fenced >= 0) return conflictOf(roles[fenced] as ItemRole, null);
@@ -76,6 +86,9 @@ function conflictOf(role: ItemRole, old: Record<string, string | number> | null)
     case 'idempotency':
       // Only a fenced update carries a condition (IdempotencyUpdate.heldUntil).
       return new ClaimLostError(`the claim on idempotency key ${JSON.stringify(role.key)} was taken over; the commit is refused`);
+    case 'claim':
+      // Turned into ClaimsTakenError before any role is looked at (explainCancellation).
+      return new StreamConflictError(`idempotency key ${JSON.stringify(role.key)} is held already`);
   }
 }
 

@@ -7,16 +7,24 @@
  * not fit one transaction becomes several, in order; each one leaves every stream at a
  * consistent prefix: the head names the last record written, and every unit up to it is
  * complete, read model included.
+ *
+ * A unit may claim its idempotency key (IdempotencyUpdate.claim): a conditional Put of the
+ * key's item (commitClaimItem). Every claim of a batch rides in its first transaction, whichever
+ * transaction holds the rest of its unit, so a lost claim cancels that first transaction and
+ * nothing of the batch is written: the store can say so (ClaimsTakenError) without a durable
+ * earlier part. Should a later transaction fail, the keys its units claimed stay claimed with no
+ * payment: in flight until their lease runs out, then taken over by a retry (judgeClaim's
+ * `take_over`), never claimed twice.
  */
 import type { AuditRecord } from '../../../core/audit-record.js';
 import { MUTABLE_PAYMENT_STATUSES, type Payment } from '../../../core/payment.js';
-import type { IdempotencyUpdate } from '../../../ports/idempotency-store.js';
+import type { IdempotencyUpdate, KeyClaim } from '../../../ports/idempotency-store.js';
 import type { SignedHead } from '../../../core/signed-head.js';
 import type { CommitUnit, StoredCheckpoint, StreamSeal } from '../../../ports/journal-store.js';
-import { StoreUnavailableError } from '../../../ports/store.js';
+import { ClaimsTakenError, StoreUnavailableError } from '../../../ports/store.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { attributeNames, type Item } from './connection.js';
-import { idempotencyPk, idempotencyUpdateItem } from './idempotency.js';
+import { commitClaimItem, idempotencyPk, idempotencyUpdateItem } from './idempotency.js';
 import { journalItem } from './journal-items.js';
 import { paymentItem } from './payments.js';
 import type { TableName } from './tables.js';
@@ -25,10 +33,16 @@ import type { TableName } from './tables.js';
 export const TRANSACTION_ITEMS_MAX = 100;
 export const TRANSACTION_BYTES_MAX = 4 * 1024 * 1024;
 export const ITEM_BYTES_MAX = 400 * 1024;
+/**
+ * Claims one batch may make (IdempotencyUpdate.claim): all of them ride in its first
+ * transaction, and half of it is left for the units. A unit past this is refused before
+ * anything is written, as if its key were taken; its caller then claims the key on its own.
+ */
+export const CLAIMS_PER_COMMIT_MAX = TRANSACTION_ITEMS_MAX / 2;
 
 /** One element of TransactItems, in the document client's (unmarshalled) form. */
 export type TransactItem =
-  | { Put: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, string> } }
+  | { Put: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item } }
   | { Update: UpdateItem }
   | { ConditionCheck: { TableName: string; Key: Item; ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } };
 
@@ -51,7 +65,9 @@ export type ItemRole =
   | { kind: 'record'; stream: string; seq: number }
   | { kind: 'checkpoint'; stream: string; size: number }
   | { kind: 'payment'; id: string }
-  | { kind: 'idempotency'; key: string };
+  | { kind: 'idempotency'; key: string }
+  /** A key claimed by the batch's unit `unit` (IdempotencyUpdate.claim). */
+  | { kind: 'claim'; key: string; unit: number };
 
 export interface PlannedTransaction {
   items: TransactItem[];
@@ -70,20 +86,50 @@ export type TableNames = Record<TableName, string>;
  */
 export function planCommit(units: CommitUnit[], tables: TableNames, now: string): PlannedTransaction[] {
   checkBatch(units);
+  const claims = batchClaims(units);
   const plans: PlannedTransaction[] = [];
-  let group = new Group();
-  for (const unit of units) {
-    if (!group.fits(unit) && group.units > 0) {
+  let group = new Group(claims);
+  for (const [i, unit] of units.entries()) {
+    if (!group.fits(unit) && !group.isEmpty()) {
       plans.push(group.build(tables, now));
       group = new Group();
     }
     if (!group.fits(unit)) {
       throw new StoreUnavailableError(`DynamoDB store: one commit unit exceeds a transaction (${TRANSACTION_ITEMS_MAX} items, ${TRANSACTION_BYTES_MAX} bytes)`);
     }
-    group.add(unit);
+    group.add(unit, i);
   }
-  if (group.units > 0) plans.push(group.build(tables, now));
+  if (!group.isEmpty()) plans.push(group.build(tables, now));
   return plans;
+}
+
+/** A claim a unit of the batch makes, by the unit's index. */
+interface BatchClaim {
+  unit: number;
+  change: IdempotencyUpdate & { claim: KeyClaim };
+}
+
+/**
+ * The claims of a batch, each the first change of its key in the batch. A unit claiming a key
+ * an earlier unit changes or claims loses to it, as judgeClaim would have it (the key is held,
+ * by that unit's request); so does a unit past CLAIMS_PER_COMMIT_MAX. Either way nothing is
+ * written: ClaimsTakenError names those units, and the writer commits the others without them.
+ */
+function batchClaims(units: readonly CommitUnit[]): BatchClaim[] {
+  const touched = new Set<string>();
+  const claims: BatchClaim[] = [];
+  const lost: number[] = [];
+  for (const [i, { idempotency: change }] of units.entries()) {
+    if (!change) continue;
+    const pk = idempotencyPk(change.merchantId, change.key);
+    if (change.claim) {
+      if (touched.has(pk) || claims.length === CLAIMS_PER_COMMIT_MAX) lost.push(i);
+      else claims.push({ unit: i, change: { ...change, claim: change.claim } });
+    }
+    touched.add(pk);
+  }
+  if (lost.length > 0) throw new ClaimsTakenError(`${lost.length} idempotency key(s) of this batch are held by earlier units of it, or past the claims one commit makes; nothing was written`, lost);
+  return claims;
 }
 
 /** The units of one transaction, folded per item: DynamoDB refuses two operations on one item in a transaction. */
@@ -96,12 +142,28 @@ class Group {
   private readonly lasts = new Map<string, AuditRecord>();
   private readonly checkpointStreams = new Set<string>();
   private readonly payments = new Map<string, Payment>();
-  private readonly keys = new Map<string, IdempotencyUpdate>();
+  /** Per key: its change, folded; a claimed key's change keeps the claim and the claiming unit. */
+  private readonly keys = new Map<string, IdempotencyUpdate & { unit?: number }>();
   private readonly checkpoints: StoredCheckpoint[] = [];
   /** Per stream: the newest signed head of the units in this transaction. */
   private readonly signedHeads = new Map<string, SignedHead>();
   private readonly seals = new Map<string, StreamSeal>();
   private bytes = 0;
+
+  /**
+   * `claims`, given to a batch's first transaction only: every claim of the batch, put here
+   * whichever transaction takes its unit (see the file's comment).
+   */
+  constructor(claims: readonly BatchClaim[] = []) {
+    for (const { unit, change } of claims) {
+      this.keys.set(idempotencyPk(change.merchantId, change.key), { merchantId: change.merchantId, key: change.key, claim: change.claim, unit });
+      this.bytes += jsonBytes(change.claim);
+    }
+  }
+
+  isEmpty(): boolean {
+    return this.units === 0 && this.keys.size === 0;
+  }
 
   fits(unit: CommitUnit): boolean {
     const streams = new Set([
@@ -115,7 +177,7 @@ class Group {
     return this.itemCount() + added <= TRANSACTION_ITEMS_MAX && this.bytes + unitBytes(unit) <= TRANSACTION_BYTES_MAX;
   }
 
-  add(unit: CommitUnit): void {
+  add(unit: CommitUnit, index: number): void {
     for (const record of unit.records) {
       this.records.push(record);
       if (!this.firsts.has(record.stream)) this.firsts.set(record.stream, record);
@@ -127,10 +189,14 @@ class Group {
     if (change) {
       const pk = idempotencyPk(change.merchantId, change.key);
       const before = this.keys.get(pk);
+      // A claim is its key's first change in the batch (batchClaims): here already, from the
+      // constructor, when this is the first transaction; otherwise put there, and this
+      // transaction only links the key to what the unit creates.
+      const claimed = before?.claim && { claim: before.claim, unit: before.unit ?? index };
       this.keys.set(pk, {
         merchantId: change.merchantId, key: change.key,
         paymentId: change.paymentId ?? before?.paymentId, response: change.response ?? before?.response,
-        heldUntil: change.heldUntil ?? before?.heldUntil,
+        heldUntil: change.heldUntil ?? before?.heldUntil, ...claimed,
       });
     }
     if (unit.checkpoint) {
@@ -198,6 +264,10 @@ class Group {
       }, { kind: 'payment', id: payment.id });
     }
     for (const change of this.keys.values()) {
+      if (change.claim) {
+        push(commitClaimItem(tables.idempotency, change, change.claim), { kind: 'claim', key: change.key, unit: change.unit as number });
+        continue;
+      }
       const update = idempotencyUpdateItem(tables.idempotency, change, now);
       if (update) push({ Update: update }, { kind: 'idempotency', key: change.key });
     }

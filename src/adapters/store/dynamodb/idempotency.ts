@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
-  ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, StoredResponse,
+  ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, KeyClaim, StoredResponse,
 } from '../../../ports/idempotency-store.js';
+import { type StoredClaim, judgeClaim } from '../shared/claim-rules.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
-import type { UpdateItem } from './commit-plan.js';
+import type { TransactItem, UpdateItem } from './commit-plan.js';
 import { isConditionFailed, oldItemOf } from './errors.js';
 
 /**
@@ -21,6 +22,13 @@ const PURGE_READS_PER_DELETE = 20;
  * lease (see idempotencyUpdateItem): nothing holds it.
  */
 const LEASE_PASSED = '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt <= :now)';
+/**
+ * judgeClaim's verdicts a write may act on, as conditions on the stored item (`:now` is the
+ * claim's time). `fresh`: no item, or an expired one.
+ */
+const CLAIM_FRESH = 'attribute_not_exists(#pk) OR #expiresAt <= :now';
+/** `take_over`: the same body's claim, whose lease ran out before it created anything. */
+const CLAIM_TAKE_OVER = `#fingerprint = :fingerprint AND attribute_not_exists(#response) AND attribute_not_exists(#paymentId) AND ${LEASE_PASSED}`;
 /** Random bytes of a claim token. */
 const CLAIM_TOKEN_BYTES = 16;
 
@@ -61,18 +69,23 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       // Someone holds an unexpired item; `fresh` is that item as the condition saw it, or
       // (from an endpoint that does not hand it back) as a strongly consistent read sees it now.
       const row = fresh ?? (await this.read(pk));
-      if (row === null || (row.expiresAt as string) <= claim.now) continue; // released or expired since
-      if (row.claimToken === token) return { kind: 'claimed' };
-      if (row.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-      const paymentId = (row.paymentId as string | undefined) ?? null;
-      if (typeof row.response === 'string') {
-        return { kind: 'completed', response: JSON.parse(row.response) as StoredResponse, paymentId };
-      }
-      if ((row.leaseExpiresAt as string) > claim.now) return { kind: 'in_flight' };
-      // The holder's lease ran out: it crashed. Take the key over, keeping what it created —
-      // conditional on the claim we saw, so of several claimants taking over exactly one wins.
-      if (await this.takeOver(pk, row.claimToken as string | undefined, row.leaseExpiresAt as string, claim.leaseExpiresAt, token)) {
-        return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
+      if (row?.claimToken === token) return { kind: 'claimed' };
+      const verdict = judgeClaim(row === null ? undefined : storedClaim(row), claim);
+      const paymentId = (row?.paymentId as string | undefined) ?? null;
+      switch (verdict) {
+        case 'fresh': continue; // released or expired since
+        case 'mismatch':
+        case 'in_flight':
+          return { kind: verdict };
+        case 'completed':
+          return { kind: 'completed', response: JSON.parse((row as Item).response as string) as StoredResponse, paymentId };
+        case 'take_over':
+        case 'recovered':
+          // Keeping what the crashed holder created, conditional on the claim we saw, so of
+          // several claimants taking over exactly one wins.
+          if (await this.takeOver(pk, (row as Item).claimToken as string | undefined, (row as Item).leaseExpiresAt as string, claim.leaseExpiresAt, token)) {
+            return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
+          }
       }
     }
     return { kind: 'in_flight' };
@@ -126,12 +139,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     try {
       await this.conn.run((doc) => doc.send(new PutCommand({
         TableName: this.table,
-        Item: {
-          pk, merchantId: claim.merchantId, key: claim.key, fingerprint: claim.fingerprint, claimToken: token,
-          leaseExpiresAt: claim.leaseExpiresAt, expiresAt: claim.expiresAt,
-          expiresAtEpoch: Math.ceil(Date.parse(claim.expiresAt) / 1000), createdAt: claim.now,
-        },
-        ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
+        Item: { ...claimItem(pk, claim), claimToken: token },
+        ConditionExpression: CLAIM_FRESH,
         ExpressionAttributeNames: attributeNames('pk', 'expiresAt'),
         ExpressionAttributeValues: { ':now': claim.now },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -188,6 +197,52 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       throw err;
     }
   }
+}
+
+/** What the stored item says, as judgeClaim reads it. An item without a lease (see idempotencyUpdateItem) is held by no one. */
+function storedClaim(row: Item): StoredClaim {
+  return {
+    fingerprint: row.fingerprint as string,
+    paymentId: (row.paymentId as string | undefined) ?? null,
+    hasResponse: typeof row.response === 'string',
+    leaseExpiresAt: (row.leaseExpiresAt as string | undefined) ?? '',
+    expiresAt: row.expiresAt as string,
+  };
+}
+
+/** A new claim's item, with no payment and no response yet. */
+function claimItem(pk: string, claim: IdempotencyClaim): Item {
+  return {
+    pk, merchantId: claim.merchantId, key: claim.key, fingerprint: claim.fingerprint,
+    leaseExpiresAt: claim.leaseExpiresAt, expiresAt: claim.expiresAt,
+    expiresAtEpoch: Math.ceil(Date.parse(claim.expiresAt) / 1000), createdAt: claim.now,
+  };
+}
+
+/**
+ * A key claimed inside a journal commit (IdempotencyUpdate.claim), as an item of its
+ * transaction: a new claim's item, already holding the payment and the response the commit
+ * stores, put only where judgeClaim would answer `fresh` or `take_over` (so exactly where
+ * claim() would answer `claimed`). Anywhere else the condition cancels the whole transaction.
+ * It carries no claimToken: a claim() taking it over later conditions on its lease instead.
+ */
+export function commitClaimItem(
+  table: string, change: Pick<IdempotencyUpdate, 'merchantId' | 'key' | 'paymentId' | 'response'>, claim: KeyClaim,
+): TransactItem {
+  return {
+    Put: {
+      TableName: table,
+      Item: {
+        ...claimItem(idempotencyPk(change.merchantId, change.key), { ...claim, merchantId: change.merchantId, key: change.key }),
+        ...(change.paymentId !== undefined && { paymentId: change.paymentId }),
+        // As JSON text, as idempotencyUpdateItem stores it.
+        ...(change.response !== undefined && { response: JSON.stringify(change.response) }),
+      },
+      ConditionExpression: `${CLAIM_FRESH} OR (${CLAIM_TAKE_OVER})`,
+      ExpressionAttributeNames: attributeNames('pk', 'expiresAt', 'fingerprint', 'response', 'paymentId', 'leaseExpiresAt'),
+      ExpressionAttributeValues: { ':now': claim.now, ':fingerprint': claim.fingerprint },
+    },
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The journal on DynamoDB. Every commit is one TransactWriteItems (or, for a batch over
  * DynamoDB's transaction limits, several in order: see commit-plan.ts): the records, the
- * payments they settle, the idempotency responses they store, their checkpoints, and the
- * stream's head, all or nothing. The head moves only if the stream is still open and still
+ * payments they settle, the idempotency keys they claim or the responses they store, their
+ * checkpoints, and the stream's head, all or nothing. The head moves only if the stream is still open and still
  * where the batch continues, so a seal (or another writer) and a commit never interleave.
  *
  * A stream item holds the stream's state, lease and head (`headSeq`, `headHash`); while open
@@ -65,6 +65,7 @@ export class DynamoJournalStore implements JournalStore {
   async commit(units: CommitUnit[]): Promise<void> {
     this.conn.assertOpen(); // a closed store refuses even an empty batch
     const plans = planCommit(units, this.tables, new Date().toISOString());
+    // Only the first transaction holds claims, so only it can fail with ClaimsTakenError, which says nothing was written.
     for (const plan of plans) if (plan.items.length > 0) await this.transact(plan);
   }
 
