@@ -11,7 +11,7 @@ import {
   CONNECTIONS, DURATION_S, ROOT, RUNS, childrenPeakRssMiB, fmt, paymentBody, peakRssMiB, show, startPaylog, stats, stopChild,
 } from './lib.mjs';
 
-async function startBare() {
+export async function startBare() {
   const child = spawn(process.execPath, [join(ROOT, 'bench/bare-fastify-server.mjs'), '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(Number(String(d).trim())));

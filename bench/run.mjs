@@ -1,6 +1,7 @@
 // `npm run bench [-- SCENARIO]`: runs the benchmark scenarios and writes docs/BENCHMARKS.md.
 // Scenarios: http-intake, replay, journal-append, verify, postgres, lambda (bundle size and cold module-load
-// time), lambda-warm (warm invocations against DynamoDB Local beside a Powertools baseline).
+// time), lambda-warm (warm invocations against DynamoDB Local beside a Powertools baseline), payment-cpu (the CPU of one
+// payment in-process on the memory store, beside a bare Fastify route's CPU per request).
 // Each scenario module exports `run()` returning its markdown section; replay uses http-intake's figure
 // when both run in the same invocation.
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 const scenarios = {
   'http-intake': async () => (await import('./http-intake.mjs')).run(),
   replay: async () => (await import('./replay.mjs')).run(),
+  'payment-cpu': async () => (await import('./payment-cpu.mjs')).run(),
   'journal-append': async () => (await import('./journal-append.mjs')).run(),
   verify: async () => (await import('./verify.mjs')).run(),
   postgres: async () => (await import('./postgres.mjs')).run(),
