@@ -95,8 +95,10 @@ export class MemoryJournalStore implements JournalStore {
     return true;
   }
 
+  /** Only the hashes, which are strings: nothing of the stored records to copy (the writer reads them at every checkpoint). */
   async readHashes(streamId: string, fromSeq: number, limit: number): Promise<string[]> {
-    return (await this.readStream(streamId, fromSeq, limit)).map((r) => r.hash);
+    this.state.assertOpen();
+    return this.stored(streamId, fromSeq, limit).map((r) => r.hash);
   }
 
   async latestCheckpoints(): Promise<StoredCheckpoint[]> {
@@ -129,8 +131,7 @@ export class MemoryJournalStore implements JournalStore {
 
   async readStream(streamId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {
     this.state.assertOpen();
-    const records = this.state.records.get(streamId) ?? [];
-    return records.slice(Math.max(fromSeq, 1) - 1, Math.max(fromSeq, 1) - 1 + Math.max(limit, 0)).map(copy);
+    return this.stored(streamId, fromSeq, limit).map(copy);
   }
 
   async readByResource(resource: string, page?: ResourcePage): Promise<AuditRecord[]> {
@@ -140,6 +141,13 @@ export class MemoryJournalStore implements JournalStore {
     if (!page) return all.map(copy);
     const after = page.after;
     return all.filter((r) => after === undefined || order(r, after) > 0).slice(0, page.limit).map(copy);
+  }
+
+  /** The stored records of a range, uncopied: for the readers, which copy what they hand out. */
+  private stored(streamId: string, fromSeq: number, limit: number): AuditRecord[] {
+    const records = this.state.records.get(streamId) ?? [];
+    const from = Math.max(fromSeq, 1) - 1;
+    return records.slice(from, from + Math.max(limit, 0));
   }
 
   /** Throws for an unknown stream: records nobody registered would be invisible to listStreams. */
