@@ -18,9 +18,12 @@ import { PROGRESS_EVERY_RECORDS, type StreamSetup, type VerifyOptions, prepareSt
  *   pass (the n-th call before the records; or record j of the i-th stream listed): each share
  *   says where it met its streams, and the reports are merged in that order.
  * - A record can speak of another stream: a journal.sealed record holds the seal of the stream
- *   it sealed, and a stored head names its stream. When a share meets one about a stream it
- *   does not verify, the shares were not independent after all, and the journal is verified
- *   in one pass instead (an honest journal has such records only after a writer crashed).
+ *   it sealed, and a stored head names its stream. The store says which stream sealed which
+ *   (a sealed stream's closedBy, written in the same commit as the seal), so a sealed stream
+ *   and its sealer go to the same share, and an honest journal is verified once, crash seals
+ *   and all. Only a share that still meets such a record about a stream it does not verify
+ *   (a store whose rows were changed, or a seal the store does not record) makes the journal
+ *   be verified in one pass instead.
  */
 
 /** What verifyStore tells a verifier before the records, about one stream. */
@@ -57,7 +60,7 @@ export type ShareRunner = (shares: StreamShare[], onProgress?: (records: number)
 
 /**
  * verifyStore, its streams verified by up to `jobs` verifiers at once through `runShares`.
- * With one job, or fewer than two streams, it is verifyStore itself.
+ * With one job, or fewer than two streams (or groups of streams joined by seals), it is verifyStore itself.
  */
 export async function verifyStoreShared(journal: JournalStore, options: VerifyOptions, jobs: number, runShares: ShareRunner): Promise<ChainReport> {
   const recorder = new SetupRecorder();
@@ -70,7 +73,9 @@ export async function verifyStoreShared(journal: JournalStore, options: VerifyOp
   const listed = await journal.listStreams();
   // Without a journal name the first record read sets it for every stream: only one pass knows which that is.
   if (jobs <= 1 || listed.length < 2 || prepared.verifierOptions.journal === undefined) return inOnePass();
-  const shares = share(listed.map((s) => ({ id: s.id, records: s.head?.size ?? 0 })), recorder.calls, Math.min(jobs, listed.length), prepared.verifierOptions);
+  const shares = share(listed.map((s) => ({ id: s.id, records: s.head?.size ?? 0, sealedBy: s.state === 'sealed' ? s.closedBy : null })), recorder.calls, jobs, prepared.verifierOptions);
+  // Streams that all seal one another are one share: a thread would only add its start-up.
+  if (shares.length < 2) return inOnePass();
   let done = 0;
   const results = await runShares(shares, options.onProgress && ((n) => {
     const before = Math.floor(done / PROGRESS_EVERY_RECORDS);
@@ -81,17 +86,23 @@ export async function verifyStoreShared(journal: JournalStore, options: VerifyOp
   return withTree(merge(results, listed.map((s) => s.id)), prepared.problems, prepared.summary);
 }
 
-/** Shares out the streams, largest first, each to the share with the fewest records so far. */
-function share(listed: { id: string; records: number }[], calls: SetupCall[], count: number, verifierOptions: VerifierOptions): StreamShare[] {
+/**
+ * Shares out the streams, a sealed stream with the stream that sealed it; largest group first,
+ * each to the share with the fewest records so far. At most `jobs` shares, none empty.
+ */
+function share(listed: { id: string; records: number; sealedBy: string | null }[], calls: SetupCall[], jobs: number, verifierOptions: VerifierOptions): StreamShare[] {
+  const groups = sealGroups(listed);
+  const count = Math.min(jobs, groups.length);
   const shares: StreamShare[] = Array.from({ length: count }, () => ({ verifierOptions, setup: [], streams: [] }));
   const load = new Array<number>(count).fill(0);
   const owner = new Map<string, number>();
   const lightest = (): number => load.indexOf(Math.min(...load));
-  const bySize = listed.map((s, at) => ({ ...s, at })).sort((a, b) => b.records - a.records || a.at - b.at);
-  for (const s of bySize) {
+  const bySize = groups.map((members) => ({ members, records: members.reduce((n, at) => n + Math.max(1, listed[at]?.records ?? 0), 0) }))
+    .sort((a, b) => b.records - a.records || (a.members[0] as number) - (b.members[0] as number));
+  for (const group of bySize) {
     const to = lightest();
-    owner.set(s.id, to);
-    load[to] = (load[to] as number) + Math.max(1, s.records);
+    for (const at of group.members) owner.set((listed[at] as { id: string }).id, to);
+    load[to] = (load[to] as number) + group.records;
   }
   for (const [at, s] of listed.entries()) shares[owner.get(s.id) as number]?.streams.push({ id: s.id, at });
   for (const [at, call] of calls.entries()) {
@@ -106,6 +117,28 @@ function share(listed: { id: string; records: number }[], calls: SetupCall[], co
     shares[to]?.setup.push({ at, call });
   }
   return shares;
+}
+
+/** The listed streams (by their place in the list) in groups joined by seals: each group in list order. */
+function sealGroups(listed: { id: string; sealedBy: string | null }[]): number[][] {
+  const at = new Map(listed.map((s, i) => [s.id, i]));
+  const root = listed.map((_, i) => i);
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i] = root[root[i] as number] as number;
+    return i;
+  };
+  for (const [i, s] of listed.entries()) {
+    const by = s.sealedBy === null ? undefined : at.get(s.sealedBy);
+    if (by !== undefined) root[find(i)] = find(by);
+  }
+  const groups = new Map<number, number[]>();
+  for (const i of root.keys()) {
+    const r = find(i);
+    const group = groups.get(r);
+    if (group) group.push(i);
+    else groups.set(r, [i]);
+  }
+  return [...groups.values()];
 }
 
 /** One share's streams, as verifyStore's pass would verify them. */
