@@ -2,7 +2,7 @@ import type { AuditRecord, JsonObject, RecordDraft } from '../core/audit-record.
 import { isExpired, luhnValid, maskCard } from '../core/card.js';
 import { PaylogError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { type Payment, type PaymentOutcome, type PaymentRequest, applyOutcome, recordCard } from '../core/payment.js';
+import { type AuditPointer, type Payment, type PaymentOutcome, type PaymentRequest, applyOutcome, recordCard } from '../core/payment.js';
 import { rfc3339 } from '../core/time.js';
 import { type AttemptReport, type ChargeOutcome, chargeWithRetries } from './charge-with-retries.js';
 import type { ApiResponse, AppContext, Caller } from './context.js';
@@ -76,12 +76,15 @@ async function runPayment(
     description: request.description ?? null, merchantReference: request.merchantReference ?? null,
     metadata: request.metadata ?? {}, createdAt: now, updatedAt: now, audit: null,
   };
-  const summary: JsonObject = { merchantId: caller.merchantId, amount: request.amount, currency: request.currency, card: recordCard(masked) };
+  const summary: PaymentSummary = { amount: request.amount, card: recordCard(masked), currency: request.currency, merchantId: caller.merchantId };
+  // Record data is built with its keys in sorted order (see recordCard).
   const receivedData: JsonObject = {
-    ...summary,
-    card: { ...recordCard(masked), expMonth: masked.expMonth, expYear: masked.expYear, fingerprint: masked.fingerprint },
-    merchantReference: request.merchantReference ?? null,
+    amount: summary.amount,
+    card: { bin: masked.bin, brand: masked.brand, expMonth: masked.expMonth, expYear: masked.expYear, fingerprint: masked.fingerprint, last4: masked.last4 },
+    currency: summary.currency,
     idempotencyKey: key === undefined ? null : recordedIdempotencyKey(key.sent),
+    merchantId: summary.merchantId,
+    merchantReference: request.merchantReference ?? null,
   };
   const receivedRecord = draft(caller, 'payment.received', id, 'success', receivedData);
 
@@ -122,7 +125,7 @@ async function runPayment(
     onAttempt,
   );
   const payment = applyOutcome(
-    { ...received, audit: receivedSealed ? withAuditPointer(received, [receivedSealed]).audit : null },
+    receivedSealed ? { ...received, audit: auditPointer(receivedSealed) } : received,
     toPaymentOutcome(charged),
     charged.attempts,
     rfc3339(ctx.clock.now()),
@@ -138,38 +141,55 @@ async function runPayment(
   }
 }
 
+/** The payment's fields every record of it carries. */
+interface PaymentSummary {
+  amount: number;
+  card: { bin: string; brand: string; last4: string };
+  currency: string;
+  merchantId: string;
+}
+
 /** Appends the outcome record with the payment and the stored idempotent response, then answers. */
 async function finish(
   ctx: AppContext,
   caller: Caller,
   before: RecordDraft[],
   payment: Payment,
-  summary: JsonObject,
+  summary: PaymentSummary,
   key: PaymentKey | undefined,
   requestId: string,
 ): Promise<ApiResponse> {
   const outcomeRecord = draft(caller, `payment.${payment.status}`, payment.id, outcomeOf(payment), {
-    ...summary,
-    status: payment.status,
+    amount: summary.amount,
     attempts: payment.attempts,
+    card: summary.card,
+    currency: summary.currency,
     declineCode: payment.declineCode,
     failureCode: payment.failureCode,
+    merchantId: summary.merchantId,
+    status: payment.status,
   }, payment.failureCode);
-  const records = [...before, outcomeRecord];
   const render = (sealed: AuditRecord[]): ApiResponse =>
     paymentResponse(withAuditPointer(payment, sealed), requestId, GATEWAY_RETRY_AFTER_S);
+  // The stored response carries the same audit pointer as the live one, so it is rendered once
+  // sealed, and that one rendering is both stored and answered (the store keeps its own copy).
+  let rendered: ApiResponse | null = null;
   const sealed = await ctx.writer.append({
-    records,
+    records: before.length > 0 ? [...before, outcomeRecord] : [outcomeRecord],
     payment,
-    // The stored response carries the same audit pointer as the live one, so it is rendered once sealed.
     ...(key !== undefined && {
-      idempotency: (own: AuditRecord[]) => ({
-        merchantId: caller.merchantId, key: key.stored, paymentId: payment.id, response: render(own), ...(key.claim && { claim: key.claim }),
-      }),
+      idempotency: (own: AuditRecord[]) => {
+        rendered = render(own);
+        return { merchantId: caller.merchantId, key: key.stored, paymentId: payment.id, response: rendered, ...(key.claim && { claim: key.claim }) };
+      },
     }),
   });
   ctx.metrics.paymentOutcome(payment.status, payment.declineCode);
-  return render(sealed);
+  return rendered ?? render(sealed);
+}
+
+function auditPointer(record: AuditRecord): AuditPointer {
+  return { stream: record.stream, seq: record.seq, hash: record.hash };
 }
 
 function toPaymentOutcome(charged: ChargeOutcome): PaymentOutcome {
@@ -195,7 +215,7 @@ function attemptOutcome(report: AttemptReport): 'success' | 'failure' | 'unknown
 
 function attemptData(report: AttemptReport): JsonObject {
   return {
-    attempt: report.attempt, result: report.result, httpStatus: report.httpStatus,
-    latencyMs: report.latencyMs, retryAfterMs: report.retryAfterMs, declineCode: report.declineCode,
+    attempt: report.attempt, declineCode: report.declineCode, httpStatus: report.httpStatus,
+    latencyMs: report.latencyMs, result: report.result, retryAfterMs: report.retryAfterMs,
   };
 }

@@ -65,21 +65,21 @@ function hashCanonical(canonical: string): string {
   return sha256Hex(`\u0000${canonical}`);
 }
 
-const jsonString = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
-
 /**
  * JCS of a body that sealRecord built itself, so its members are exactly those of RecordBody
- * (and of Origin): their sorted order is written out and only `data` is canonicalized
- * generically. Verification never takes this path; it canonicalizes whatever a stored
- * record holds, so an added or missing member changes the hash.
+ * (and of Origin): they are laid out here in sorted order, so that for the usual `data` (keys
+ * in order, plain values) canonicalJson is one native JSON.stringify of the whole body.
+ * Verification never takes this path; it canonicalizes whatever a stored record holds, so an
+ * added or missing member changes the hash.
  */
 function canonicalSealedBody(body: RecordBody): string {
   const origin = body.origin;
-  return `{"actor":${jsonString(body.actor)},"data":${canonicalJson(body.data)},"journal":${jsonString(body.journal)},`
-    + `"origin":{"ip":${jsonString(origin.ip)},"requestId":${jsonString(origin.requestId)},"traceId":${jsonString(origin.traceId)}},`
-    + `"outcome":${jsonString(body.outcome)},"prev":${jsonString(body.prev)},"reason":${jsonString(body.reason)},`
-    + `"resource":${jsonString(body.resource)},"seq":${canonicalJson(body.seq)},"stream":${jsonString(body.stream)},`
-    + `"ts":${jsonString(body.ts)},"type":${jsonString(body.type)},"v":${canonicalJson(body.v)}}`;
+  return canonicalJson({
+    actor: body.actor, data: body.data, journal: body.journal,
+    origin: { ip: origin.ip, requestId: origin.requestId, traceId: origin.traceId },
+    outcome: body.outcome, prev: body.prev, reason: body.reason, resource: body.resource,
+    seq: body.seq, stream: body.stream, ts: body.ts, type: body.type, v: body.v,
+  });
 }
 
 export interface Position {
@@ -92,7 +92,7 @@ export interface Position {
 
 /** Places a draft at a position in a stream and seals it with its hash. */
 export function sealRecord(draft: RecordDraft, at: Position): AuditRecord {
-  const body: RecordBody = {
+  const record: AuditRecord = {
     v: RECORD_VERSION,
     journal: at.journal,
     stream: at.stream,
@@ -101,14 +101,17 @@ export function sealRecord(draft: RecordDraft, at: Position): AuditRecord {
     ts: at.ts,
     type: draft.type,
     actor: draft.actor,
-    // Copied member by member, so the body holds exactly what canonicalSealedBody writes.
+    // Copied member by member, so the record holds exactly what canonicalSealedBody writes.
     origin: { requestId: draft.origin.requestId, traceId: draft.origin.traceId, ip: draft.origin.ip },
     resource: draft.resource,
     outcome: draft.outcome,
     reason: draft.reason,
     data: draft.data,
+    // Set below, once the rest is in place: the record is built once, in SPEC §3 order, hash last.
+    hash: '',
   };
-  return { ...body, hash: hashCanonical(canonicalSealedBody(body)) };
+  record.hash = hashCanonical(canonicalSealedBody(record));
+  return record;
 }
 
 /** Splits a record into its body and its claimed hash (for recomputation). */

@@ -16,6 +16,9 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+  // What paylog builds itself (records, payment data) has its keys in order: V8's own
+  // JSON.stringify then writes the canonical form, about twice as fast as writing it here.
+  if (isSortedPlain(value)) return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -45,4 +48,38 @@ function canonicalObject(object: Record<string, unknown>, omit: string | undefin
     out += `${JSON.stringify(key)}:${canonicalJson(member)}`;
   }
   return `${out}}`;
+}
+
+/** Depth beyond which the check gives up and leaves the value to the written-out path. */
+const SORTED_DEPTH_MAX = 32;
+
+/**
+ * True when JSON.stringify(value) is its JCS form: plain JSON values only, every object's keys
+ * in ascending UTF-16 order (as Object.keys lists them, which is JSON.stringify's order), no
+ * non-finite number (JSON.stringify writes null, JCS refuses), no undefined, no toJSON.
+ */
+export function isSortedPlain(value: object, depth = 0): boolean {
+  if (depth > SORTED_DEPTH_MAX) return false;
+  if (Array.isArray(value)) {
+    for (const element of value as unknown[]) if (!plainMember(element, depth)) return false;
+    return true;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    // `__proto__` read as a member may give the prototype, not an own value: leave such objects to the written-out path.
+    if ((i > 0 && !((keys[i - 1] as string) < key)) || key === '__proto__') return false;
+    if (!plainMember((value as Record<string, unknown>)[key], depth)) return false;
+  }
+  return true;
+}
+
+function plainMember(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string': case 'boolean': return true;
+    case 'number': return Number.isFinite(v);
+    case 'object': return v === null || isSortedPlain(v, depth + 1);
+    default: return false;
+  }
 }

@@ -81,7 +81,11 @@ export function applyOutcome(payment: Payment, outcome: PaymentOutcome, attempts
   };
 }
 
-/** The card fields that records may carry (no expiry, no fingerprint needed in every record). */
-export function recordCard(card: MaskedCard): { brand: string; bin: string; last4: string } {
-  return { brand: card.brand, bin: card.bin, last4: card.last4 };
+/**
+ * The card fields that records may carry (no expiry, no fingerprint needed in every record).
+ * Keys in sorted order, as in every record's data paylog builds: canonicalJson then writes
+ * it with one native JSON.stringify (src/core/jcs.ts).
+ */
+export function recordCard(card: MaskedCard): { bin: string; brand: string; last4: string } {
+  return { bin: card.bin, brand: card.brand, last4: card.last4 };
 }

@@ -205,7 +205,8 @@ function hiddenDigits(text: string, finds: number[], json: boolean): Uint8Array 
 
 /** True when the text holds anything that could be a card number (see the top of this file). */
 export function containsCardNumber(text: string): boolean {
-  return scan(text, 0, text.length, false, null);
+  // Shorter text cannot hold a run of PAN_DIGITS_MIN digits: most keys and values of a record.
+  return text.length >= PAN_DIGITS_MIN && scan(text, 0, text.length, false, null);
 }
 
 function applyMask(text: string, hide: Uint8Array): string {
@@ -225,7 +226,7 @@ function applyMask(text: string, hide: Uint8Array): string {
  * most, six digits hidden at least). Returns the same string when nothing was found.
  */
 export function redactCardNumbers(text: string): string {
-  if (!scan(text, 0, text.length, false, null)) return text;
+  if (!containsCardNumber(text)) return text;
   const finds: number[] = [];
   scan(text, 0, text.length, false, finds);
   return applyMask(text, hiddenDigits(text, finds, false));
@@ -273,7 +274,8 @@ export function redactJson<T extends Redactable>(value: T): T {
     return (out ?? value) as T;
   }
   let out: Record<string, Redactable> | null = null;
-  for (const [key, item] of Object.entries(value as Record<string, Redactable>)) {
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, Redactable>)[key] as Redactable;
     const cleanKey = redactCardNumbers(key);
     const clean = redactJson(item);
     if (cleanKey !== key || clean !== item) {

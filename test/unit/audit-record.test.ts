@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
 import { describe, expect, it } from 'vitest';
 import {
   type AuditRecord, GENESIS_PREV, type JsonValue, type Position, RECORD_TYPES, RECORD_VERSION, type RecordBody, type RecordDraft,
@@ -186,6 +187,14 @@ describe('sealRecord’s written-out canonical form', () => {
       const parsed = JSON.parse(recordLine(record)) as AuditRecord;
       return record.hash === leafHash(bodyOf(record)) && record.hash === leafHash(bodyOf(parsed)) && recordLeafHash(parsed) === record.hash;
     }), { numRuns: 1000, seed: 20261127 });
+  });
+
+  it('hashes drafts whose data keys are in order (the native path) as json-canonicalize does', () => {
+    const sortedData = anyDraft.map((d) => ({ ...d, data: Object.fromEntries(Object.entries(d.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) }));
+    fc.assert(fc.property(sortedData, anyPosition, (d, at) => {
+      const record = sealRecord(d, at);
+      return record.hash === expectedHash(canonicalize(withoutHash(record)));
+    }), { numRuns: 1000, seed: 20261201 });
   });
 
   it('keeps only Origin’s members, so an origin object carrying more cannot make an unverifiable record', () => {
