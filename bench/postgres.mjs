@@ -13,12 +13,14 @@ export async function run() {
   const servers = [];
   try {
     const pgUrl = await cluster.createDatabase('paylog_bench');
-    const sqlite = await startPaylog();
+    // No metrics listeners: three servers (and any other on this machine) cannot share its port.
+    const noMetrics = { PAYLOG_METRICS_PORT: '0' };
+    const sqlite = await startPaylog(noMetrics);
     servers.push(sqlite);
     const dataDir = tempDir('paylog-bench-pgdata-');
-    const a = await startPaylog({ PAYLOG_STORE: pgUrl }, { dataDir });
+    const a = await startPaylog({ ...noMetrics, PAYLOG_STORE: pgUrl }, { dataDir });
     servers.push(a);
-    const b = await startPaylog({ PAYLOG_STORE: pgUrl }, { dataDir, secret: a.secret });
+    const b = await startPaylog({ ...noMetrics, PAYLOG_STORE: pgUrl }, { dataDir, secret: a.secret });
     servers.push(b);
     const res = { sqlite: [], one: [], two: [] };
     const bad = { sqlite: 0, one: 0, two: 0 };

@@ -1,7 +1,6 @@
-import type pg from 'pg';
-import { type AuditRecord, recordLine } from '../../../core/audit-record.js';
+import type { AuditRecord } from '../../../core/audit-record.js';
 import type {
-  CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamState, StreamStatus,
+  CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
 import { checkContinues } from '../shared/continuity.js';
@@ -9,8 +8,9 @@ import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
 import { checkCommitClaims, commitClaimOf } from '../shared/claim-rules.js';
-import { applyIdempotencyUpdate, commitClaims, lockClaimedKeys } from './idempotency.js';
-import { upsertPayments } from './payments.js';
+import { lockBatch } from './batch-lock.js';
+import { writeBatch } from './commit-writes.js';
+import { claimVerdict } from './idempotency.js';
 
 const STREAM_COLUMNS = `id, journal, started_at AS "startedAt", writer, lease_expires_at AS "leaseExpiresAt", state,
   closed_by AS "closedBy", closed_at AS "closedAt", head_size::int AS "headSize", head_root AS "headRoot", head_note AS "headNote"`;
@@ -39,77 +39,30 @@ export class PostgresJournalStore implements JournalStore {
   }
 
   /**
-   * One transaction per batch: lock the batch's streams (refusing any that is not open),
-   * check continuity against their heads, then write every record with ONE multi-row insert,
-   * the payments, idempotency changes and checkpoints. Any conflict rolls back all of it.
+   * One transaction per batch, in four round trips whatever its size: BEGIN; one call that locks
+   * the batch's streams (refusing any that is not open) and its idempotency keys, claiming the
+   * free ones (lockBatch); the shared rules on what it read — continuity against the heads, seals,
+   * claims (checkCommitClaims), fences; one statement with every write (writeBatch); COMMIT. Any
+   * refusal rolls back all of it, claims included.
    */
   async commit(units: CommitUnit[]): Promise<void> {
     checkBatch(units);
     const records = units.flatMap((u) => u.records);
-    const heads = units.flatMap((u) => (u.head ? [u.head] : []));
+    const recordStreams = new Set([...records.map((r) => r.stream), ...units.flatMap((u) => (u.head ? [u.head.stream] : []))]);
     const seals = units.flatMap((u) => (u.seal ? [u.seal] : []));
-    // Every stream the batch changes is locked, in one order, so two batches never deadlock.
-    const streams = [...new Set([...records.map((r) => r.stream), ...heads.map((h) => h.stream), ...seals.map((x) => x.stream)])];
+    const streams = [...new Set([...recordStreams, ...seals.map((x) => x.stream)])];
+    const keys = units.flatMap((u) => (u.idempotency ? [u.idempotency] : []));
     await this.conn.transaction(async (client) => {
-      if (streams.length > 0) {
-        const states = await client.query<{ id: string; state: StreamState; headSize: number }>({
-          name: 'stream-lock', text: 'SELECT id, state, coalesce(head_size, 0)::int AS "headSize" FROM streams WHERE id = ANY($1) ORDER BY id FOR UPDATE', values: [streams],
-        });
-        const byId = new Map(states.rows.map((r) => [r.id, r]));
-        const recordStreams = new Set([...records.map((r) => r.stream), ...heads.map((h) => h.stream)]);
-        const tails = new Map<string, StreamHead | null>();
-        for (const stream of recordStreams) {
-          checkTakesRecords(stream, byId.get(stream)?.state);
-          tails.set(stream, await headOf(client, stream));
-        }
-        for (const seal of seals) checkSealable(seal, byId.get(seal.stream));
-        for (const record of records) {
-          checkContinues(record, tails.get(record.stream) ?? null);
-          tails.set(record.stream, { seq: record.seq, hash: record.hash });
-        }
+      const locked = await lockBatch(client, streams, [...new Set(records.map((r) => r.stream))], keys);
+      for (const stream of recordStreams) checkTakesRecords(stream, locked.streams.get(stream)?.state);
+      for (const seal of seals) checkSealable(seal, locked.streams.get(seal.stream));
+      const tails = new Map<string, StreamHead | null>(locked.heads);
+      for (const record of records) {
+        checkContinues(record, tails.get(record.stream) ?? null);
+        tails.set(record.stream, { seq: record.seq, hash: record.hash });
       }
-      // Claims made in this commit lock their keys (after the streams: every commit locks in that
-      // order) before anything is written; any lost claim rolls the whole batch back.
-      const claims = commitClaims(units.map((u) => u.idempotency));
-      const held = await lockClaimedKeys(client, claims);
-      checkCommitClaims(units, commitClaimOf, held.verdict);
-      if (streams.length > 0) {
-        if (records.length > 0) await client.query({
-          name: 'journal-insert-batch',
-          text: `INSERT INTO journal (stream, seq, hash, resource, type, ts, body)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-          values: [
-            records.map((r) => r.stream), records.map((r) => r.seq), records.map((r) => r.hash), records.map((r) => r.resource),
-            records.map((r) => r.type), records.map((r) => r.ts), records.map(recordLine),
-          ],
-        });
-      }
-      await upsertPayments(client, units.flatMap((u) => (u.payment ? [u.payment] : [])));
-      for (const unit of units) if (unit.idempotency) await applyIdempotencyUpdate(client, unit.idempotency, held);
-      for (const unit of units) {
-        const cp = unit.checkpoint;
-        if (!cp) continue;
-        await client.query({
-          name: 'checkpoint-insert',
-          text: 'INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES ($1, $2, $3, $4, $5)',
-          values: [cp.stream, cp.size, cp.root, cp.note, cp.createdAt],
-        }).catch((err: { code?: string }) => {
-          if (err.code === '23503') throw new StreamConflictError(`stream ${cp.stream} does not exist`);
-          if (err.code === '23505') throw new StreamConflictError(`stream ${cp.stream} already has a checkpoint of size ${cp.size}`);
-          throw err;
-        });
-      }
-      for (const head of heads) {
-        await client.query({
-          name: 'stream-head', text: 'UPDATE streams SET head_size = $1, head_root = $2, head_note = $3 WHERE id = $4',
-          values: [head.size, head.root, head.note, head.stream],
-        });
-      }
-      for (const seal of seals) {
-        await client.query({
-          name: 'stream-seal', text: "UPDATE streams SET state = 'sealed', closed_by = $1, closed_at = $2 WHERE id = $3", values: [seal.by, seal.at, seal.stream],
-        });
-      }
+      checkCommitClaims(units, commitClaimOf, (claim) => claimVerdict(locked, claim));
+      await writeBatch(client, units, locked);
     });
   }
 
@@ -197,12 +150,4 @@ export class PostgresJournalStore implements JournalStore {
     });
     return rows[0] ?? null;
   }
-}
-
-async function headOf(client: pg.PoolClient, stream: string): Promise<StreamHead | null> {
-  const { rows } = await client.query<{ seq: string; hash: string }>({
-    name: 'journal-head', text: 'SELECT seq, hash FROM journal WHERE stream = $1 ORDER BY seq DESC LIMIT 1', values: [stream],
-  });
-  const row = rows[0];
-  return row ? { seq: Number(row.seq), hash: row.hash } : null;
 }

@@ -1,6 +1,4 @@
-import type pg from 'pg';
-import { MUTABLE_PAYMENT_STATUSES, type Payment } from '../../../core/payment.js';
-import { sqlStatusList } from '../shared/payment-transition.js';
+import type { Payment } from '../../../core/payment.js';
 import type { ListQuery, PaymentPage, PaymentStore } from '../../../ports/payment-store.js';
 import type { PostgresConnection } from './connection.js';
 
@@ -38,20 +36,4 @@ export class PostgresPaymentStore implements PaymentStore {
     });
     return rows.map((r) => JSON.parse(r.body) as Payment);
   }
-}
-
-/** Inside the journal's commit transaction: the last version of each payment in the batch wins. */
-export async function upsertPayments(client: pg.PoolClient, payments: Payment[]): Promise<void> {
-  if (payments.length === 0) return;
-  const latest = [...new Map(payments.map((p) => [p.id, p])).values()];
-  await client.query({
-    name: 'payments-upsert-batch',
-    text: `INSERT INTO payments (id, merchant_id, status, updated_at, merchant_reference, body)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-           ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
-             merchant_reference = excluded.merchant_reference, body = excluded.body
-           WHERE payments.status IN (${sqlStatusList(MUTABLE_PAYMENT_STATUSES)})`,
-    values: [latest.map((p) => p.id), latest.map((p) => p.merchantId), latest.map((p) => p.status), latest.map((p) => p.updatedAt),
-      latest.map((p) => p.merchantReference ?? null), latest.map((p) => JSON.stringify(p))],
-  });
 }

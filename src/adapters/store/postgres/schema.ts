@@ -140,6 +140,53 @@ const MIGRATIONS: readonly string[] = [
   UPDATE payments SET merchant_reference = body::jsonb ->> 'merchantReference';
   CREATE INDEX payments_by_merchant_reference ON payments (merchant_id, merchant_reference, id);
   `,
+  `
+  -- Locks what a journal commit (or an idempotency claim) depends on and reads it back, in one
+  -- call instead of a round trip per stream and per key: the streams (the caller sorts them), the
+  -- heads of the streams it appends to, then the idempotency keys, one at a time in the caller's
+  -- (sorted) order, so that any two transactions take their locks in the same order and never
+  -- deadlock. A key with a claim (fingerprint not NULL) is inserted if free, and otherwise locked
+  -- by ON CONFLICT (whoever committed it last); a key without one is locked if it exists. Under
+  -- READ COMMITTED each statement here takes a new snapshot, so a row read after its lock is the
+  -- row the lock holds. Deciding (continuity, seals, claims, fences) is the caller's.
+  CREATE FUNCTION paylog_lock_batch(
+    p_streams text[], p_record_streams text[], p_merchants text[], p_keys text[],
+    p_fingerprints text[], p_leases text[], p_expiries text[], p_times text[]
+  ) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    v_streams jsonb;
+    v_heads jsonb;
+    v_keys jsonb := '[]';
+    v_row jsonb;
+    v_inserted boolean;
+  BEGIN
+    PERFORM 1 FROM streams WHERE id = ANY (p_streams) ORDER BY id FOR UPDATE;
+    SELECT coalesce(jsonb_agg(jsonb_build_array(id, state, coalesce(head_size, 0))), '[]') INTO v_streams
+      FROM streams WHERE id = ANY (p_streams);
+    SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, h.seq, h.hash)), '[]') INTO v_heads
+      FROM unnest(p_record_streams) AS s (id)
+      JOIN LATERAL (SELECT seq, hash FROM journal WHERE stream = s.id ORDER BY seq DESC LIMIT 1) AS h ON true;
+    FOR i IN 1 .. coalesce(cardinality(p_keys), 0) LOOP
+      v_inserted := false;
+      IF p_fingerprints[i] IS NOT NULL THEN
+        INSERT INTO idempotency (merchant_id, key, fingerprint, lease_expires_at, expires_at, created_at)
+          VALUES (p_merchants[i], p_keys[i], p_fingerprints[i], p_leases[i], p_expiries[i], p_times[i])
+          ON CONFLICT (merchant_id, key) DO UPDATE SET key = excluded.key WHERE false;
+        v_inserted := FOUND;
+      END IF;
+      IF v_inserted THEN
+        v_keys := v_keys || jsonb_build_array(jsonb_build_array(p_merchants[i], p_keys[i], true));
+      ELSE
+        SELECT jsonb_build_array(merchant_id, key, false, fingerprint, payment_id, response, lease_expires_at, expires_at) INTO v_row
+          FROM idempotency WHERE merchant_id = p_merchants[i] AND key = p_keys[i] FOR UPDATE;
+        IF v_row IS NOT NULL THEN
+          v_keys := v_keys || jsonb_build_array(v_row);
+        END IF;
+      END IF;
+    END LOOP;
+    RETURN jsonb_build_object('streams', v_streams, 'heads', v_heads, 'keys', v_keys);
+  END $$;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
