@@ -257,6 +257,9 @@ describe('ChainVerifier on a tampered journal', () => {
       { ...chain[0]!, seq: '1' },
       { ...chain[0]!, hash: 'XYZ' },
       { ...chain[0]!, prev: GENESIS_PREV.toUpperCase().replace(/0/g, 'A') },
+      // The right hash and the right prev, in upper case: still not a record's form.
+      { ...chain[0]!, hash: chain[0]!.hash.toUpperCase() },
+      { ...chain[1]!, prev: chain[0]!.hash.toUpperCase() },
       { ...chain[0]!, type: 'payment.stolen' },
       { ...chain[0]!, origin: null },
       { ...chain[0]!, data: 'x' },
