@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { TypeID } from 'typeid-js';
+import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { type IdPrefix, isId, newId } from '../../src/core/ids.js';
 
@@ -54,6 +56,11 @@ describe('newId', () => {
       }),
       FC,
     );
+  });
+
+  it('is the TypeID typeid-js makes of the same UUIDv7', () => {
+    fc.assert(fc.property(fc.constantFrom(...PREFIXES), fc.integer({ min: 0, max: MSECS_MAX }), randomBytes, (prefix, msecs, random) =>
+      newId(prefix, msecs, random) === TypeID.fromUUID(prefix, uuidv7({ msecs, random })).toString()), { ...FC, numRuns: 2000 });
   });
 
   it('throws on fewer than 16 random bytes', () => {

@@ -16,6 +16,7 @@ export class MemoryGatewayLedger implements GatewayLedger {
     this.state.assertOpen();
     const recorded = applyCall(this.state.ledger.get(call.gatewayKey) ?? null, call);
     this.state.ledger.set(call.gatewayKey, copy(recorded.entry));
-    return copy(recorded);
+    // applyCall builds a new entry, and the store keeps a copy of it: the caller may have this one.
+    return recorded;
   }
 }
