@@ -51,8 +51,8 @@ export function sectionOf(r) {
     '**Per invocation.** The baseline claims the key with one conditional `PutItem`, runs the handler — a random UUID as',
     'transaction ID, one audit line through Powertools Logger, one metric through Powertools Metrics — and stores the response',
     'with one `UpdateItem`; it does not authenticate, check the card, call a gateway, keep a payment or chain anything. paylog',
-    'authenticates the API key (from its per-process cache once warm), validates and fingerprints the card, claims the key, commits `payment.received` with the new',
-    'payment before calling the gateway, records the call in the gateway ledger, then commits `payment.attempted` and',
+    'authenticates the API key (from its per-process cache once warm), validates and fingerprints the card, commits `payment.received`',
+    'with the new payment and the key\'s claim before calling the gateway, records the call in the gateway ledger, then commits `payment.attempted` and',
     '`payment.succeeded` with the final payment and its stored response — two commits to the hash-chained journal — and writes',
     'its three audit records, two request log lines and one EMF document to stdout. DynamoDB requests per invocation, by action',
     `(and the items they touch, by table), counted through a proxy in a separate pass of ${fmt(r.countInvocations)} invocations on fresh environments:`,
@@ -66,26 +66,40 @@ export function sectionOf(r) {
     'requests weighs more there than here.',
     '',
     floorParagraph(r),
+    ...comparedParagraph(r),
   ].join('\n');
 }
 
 /**
  * What the requests alone cost: bare SDK calls of the same kinds, on the same emulator, in the
- * same run. paylog's four requests depend on one another, so their sum bounds its p50 from below.
+ * same run. paylog's three requests depend on one another, so their sum bounds its p50 from below.
  */
 function floorParagraph(r) {
   const f = r.floors;
-  const paylogFloor = f.putItem + f.transaction4 + f.updateItem + f.transaction5;
-  // The claim written in the payment.received transaction: one request fewer, the transaction one item larger.
-  const mergedFloor = f.transaction5 + f.updateItem + f.transaction5;
+  const paylogFloor = f.transaction4 + f.updateItem + f.transaction5;
   const baselineFloor = f.putItem + f.updateItem;
   return [
     `**What the requests alone cost.** Bare SDK calls of the same kinds, with items of about the same sizes and no handler code, on the same`,
     `DynamoDB Local in the same run (p50): a conditional \`PutItem\` ${ms(f.putItem)}, an \`UpdateItem\` ${ms(f.updateItem)}, a`,
-    `\`TransactWriteItems\` of 4 items ${ms(f.transaction4)} and of 5 items ${ms(f.transaction5)}. paylog's four requests wait for one another —`,
-    'the claim, then `payment.received`, then the gateway\'s ledger entry, then the outcome — so they alone take',
+    `\`TransactWriteItems\` of 4 items ${ms(f.transaction4)} and of 5 items ${ms(f.transaction5)}. paylog's three requests wait for one another —`,
+    '`payment.received` with the key\'s claim, then the gateway\'s ledger entry, then the outcome — so they alone take',
     `${ms(paylogFloor)}: **${fmt(paylogFloor / r.baseline.p50Ms, 2)}× the baseline's whole p50** (whose own two requests take ${ms(baselineFloor)}), before any`,
-    `work of paylog's own. Writing the claim in the \`payment.received\` transaction would leave three, about ${ms(mergedFloor)}`,
-    `(${fmt(mergedFloor / r.baseline.p50Ms, 2)}×). [performance.md](performance.md#lambda-on-dynamodb) has the rest of the breakdown.`,
+    `work of paylog's own. [performance.md](performance.md#lambda-on-dynamodb) has the rest of the breakdown.`,
   ].join('\n');
+}
+
+/** Earlier builds of the bundle timed in the same rounds (BENCH_LAMBDA_WARM_COMPARE), beside this one. */
+function comparedParagraph(r) {
+  if (!r.compared || r.compared.length === 0) return [];
+  const row = (label, x) => `| ${label} | ${ms(x.p50Ms)} (${range(x.roundP50sMs)}) | ${ms(x.p99Ms)} | ${ms(x.meanDynamoWaitMs)} + ${ms(x.meanMs - x.meanDynamoWaitMs)} | ${fmt(x.p50Ms / r.paylog.p50Ms, 2)}× | ${codes(x.statuses)} |`;
+  return [
+    '',
+    '**Earlier builds, in the same rounds.** Each in its own environment beside the two above, on the same tables under its own',
+    'Idempotency-Keys:',
+    '',
+    '| build | p50 (rounds) | p99 | mean: DynamoDB + process | p50 ÷ this build\'s | status codes |',
+    '|---|---|---|---|---|---|',
+    row('this build', r.paylog),
+    ...r.compared.map((x) => row(x.label, x)),
+  ];
 }

@@ -7,6 +7,10 @@
 // counting proxy gives each handler's DynamoDB requests per invocation, by action, and bare SDK
 // calls of the same kinds give what those requests alone cost (bench/dynamodb-request-floor.mjs).
 // `node bench/lambda-warm.mjs [--json]`; run `npm run build && npm run build:lambda` first.
+// BENCH_LAMBDA_WARM_COMPARE=LABEL=DIR[,…] also times each DIR/handler.mjs (an earlier build's
+// dist/lambda/, beside a node_modules/) in the same rounds, under its own Idempotency-Keys on the
+// same tables, and reports it under LABEL; BENCH_LAMBDA_WARM_CPU_PROF=DIR
+// writes a V8 CPU profile of paylog's timed environment there (node --cpu-prof).
 import { fork, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -90,9 +94,15 @@ function eventSource(secret) {
   return (count) => Array.from({ length: count }, () => restEvent(secret, body, n++));
 }
 
+/** The same events under other Idempotency-Keys, `tag`'s own. */
+const withOtherKeys = (tag) => (events) => events.map((event) => {
+  const key = `${event.headers['Idempotency-Key']}-${tag}`;
+  return { ...event, headers: { ...event.headers, 'Idempotency-Key': key }, multiValueHeaders: { ...event.multiValueHeaders, 'Idempotency-Key': [key] } };
+});
+
 /** Starts one execution environment: a runner process that has imported the handler module. */
-async function startEnvironment(name, handlerModule, env, stdout) {
-  const child = fork(RUNNER, [handlerModule], { env, cwd: ROOT, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+async function startEnvironment(name, handlerModule, env, stdout, execArgv = [], rewrite = (events) => events) {
+  const child = fork(RUNNER, [handlerModule], { env, cwd: ROOT, stdio: ['ignore', stdout, 'inherit', 'ipc'], execArgv });
   const next = () => new Promise((resolve, reject) => {
     const onExit = (code) => reject(new Error(`${name} environment exited with ${code}`));
     child.once('exit', onExit);
@@ -108,7 +118,7 @@ async function startEnvironment(name, handlerModule, env, stdout) {
     name,
     invoke: (events) => {
       const answer = next();
-      child.send({ events, budgetMs: BATCH_BUDGET_MS });
+      child.send({ events: rewrite(events), budgetMs: BATCH_BUDGET_MS });
       return answer;
     },
     stop: () => stopChild(child),
@@ -128,7 +138,8 @@ async function timedPasses(envs, nextEvents) {
   for (let round = 0; round < ROUNDS; round++) {
     const events = nextEvents(PER_ROUND);
     // Alternate who goes first, so neither always runs on a machine the other just warmed or loaded.
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    const order = envs.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const { timingsMs, waitsMs, statuses } = await envs[i].invoke(events);
       results[i].timingsMs.push(...timingsMs);
@@ -209,9 +220,18 @@ export async function measure() {
 
     const envs = [];
     let timed;
+    const compared = (process.env.BENCH_LAMBDA_WARM_COMPARE ?? '').split(',').filter(Boolean).map((entry) => entry.split('='));
+    const profileDir = process.env.BENCH_LAMBDA_WARM_CPU_PROF;
     try {
+      const timedEnvs = makeEnvs(dynamo.endpoint);
+      for (const [i, [label, other]] of compared.entries()) timedEnvs.push([label, join(other, 'handler.mjs'), paylogEnv(dynamo.endpoint, join(dir, `compared-${i}`), keys)]);
       // 'ignore' is /dev/null: the handlers' stdout costs them the same write either way.
-      for (const [name, handlerModule, env] of makeEnvs(dynamo.endpoint)) envs.push(await startEnvironment(name, handlerModule, env, 'ignore'));
+      for (const [name, handlerModule, env] of timedEnvs) {
+        const execArgv = name === 'paylog' && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+        // A compared handler shares paylog's tables: its own keys, or it would replay paylog's payments.
+        const rewrite = envs.length >= 2 ? withOtherKeys(`c${envs.length - 1}`) : undefined;
+        envs.push(await startEnvironment(name, handlerModule, env, 'ignore', execArgv, rewrite));
+      }
       timed = await timedPasses(envs, nextEvents);
     } finally {
       for (const env of envs) await env.stop();
@@ -222,6 +242,7 @@ export async function measure() {
       floors,
       paylog: { ...timed[0], requests: paylogCounts },
       baseline: { ...timed[1], requests: baselineCounts },
+      compared: compared.map(([label], i) => ({ label, ...timed[2 + i] })),
       ratioP50: timed[0].p50Ms / timed[1].p50Ms,
       targetP50Ratio: TARGET_P50_RATIO,
       warmupInvocations: WARMUP_INVOCATIONS, rounds: ROUNDS, perRound: PER_ROUND, countInvocations: COUNT_INVOCATIONS,

@@ -95,7 +95,8 @@ describe('a payment on DynamoDB with a fault at every position of its requests',
     const before = proxy.log.length;
     expect((await pay('clean')).at(-1)?.status).toBe(201);
     positions = proxy.log.length - before;
-    expect(positions).toBeGreaterThanOrEqual(4);
+    // payment.received with the key's claim, the gateway's ledger entry, the outcome.
+    expect(positions).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@
  * `take_over`), never claimed twice.
  */
 import type { AuditRecord } from '../../../core/audit-record.js';
-import { MUTABLE_PAYMENT_STATUSES, type Payment } from '../../../core/payment.js';
+import { MUTABLE_PAYMENT_STATUSES } from '../../../core/payment.js';
 import type { IdempotencyUpdate, KeyClaim } from '../../../ports/idempotency-store.js';
 import type { SignedHead } from '../../../core/signed-head.js';
 import type { CommitUnit, StoredCheckpoint, StreamSeal } from '../../../ports/journal-store.js';
@@ -90,17 +90,35 @@ export function planCommit(units: CommitUnit[], tables: TableNames, now: string)
   const plans: PlannedTransaction[] = [];
   let group = new Group(claims);
   for (const [i, unit] of units.entries()) {
-    if (!group.fits(unit) && !group.isEmpty()) {
+    const prepared = prepare(unit);
+    if (!group.fits(prepared) && !group.isEmpty()) {
       plans.push(group.build(tables, now));
       group = new Group();
     }
-    if (!group.fits(unit)) {
+    if (!group.fits(prepared)) {
       throw new StoreUnavailableError(`DynamoDB store: one commit unit exceeds a transaction (${TRANSACTION_ITEMS_MAX} items, ${TRANSACTION_BYTES_MAX} bytes)`);
     }
-    group.add(unit, i);
+    group.add(prepared, i);
   }
   if (!group.isEmpty()) plans.push(group.build(tables, now));
   return plans;
+}
+
+/**
+ * A unit with its journal and payment items made once (each holds a JSON text: the record's
+ * line, the payment's body): sized to split the batch, then put as they are.
+ */
+interface PreparedUnit {
+  unit: CommitUnit;
+  records: Item[];
+  payment: Item | undefined;
+  bytes: number;
+}
+
+function prepare(unit: CommitUnit): PreparedUnit {
+  const records = unit.records.map(journalItem);
+  const payment = unit.payment && paymentItem(unit.payment);
+  return { unit, records, payment, bytes: unitBytes(unit, records, payment) };
 }
 
 /** A claim a unit of the batch makes, by the unit's index. */
@@ -136,12 +154,14 @@ function batchClaims(units: readonly CommitUnit[]): BatchClaim[] {
 class Group {
   units = 0;
   private readonly records: AuditRecord[] = [];
+  private readonly recordItems: Item[] = [];
   /** Per stream appended to: its first record in this transaction. */
   private readonly firsts = new Map<string, AuditRecord>();
   /** Per stream appended to: its last record in this transaction. */
   private readonly lasts = new Map<string, AuditRecord>();
   private readonly checkpointStreams = new Set<string>();
-  private readonly payments = new Map<string, Payment>();
+  /** Per payment: its item, the last unit's. */
+  private readonly payments = new Map<string, Item>();
   /** Per key: its change, folded; a claimed key's change keeps the claim and the claiming unit. */
   private readonly keys = new Map<string, IdempotencyUpdate & { unit?: number }>();
   private readonly checkpoints: StoredCheckpoint[] = [];
@@ -165,7 +185,7 @@ class Group {
     return this.units === 0 && this.keys.size === 0;
   }
 
-  fits(unit: CommitUnit): boolean {
+  fits({ unit, bytes }: PreparedUnit): boolean {
     const streams = new Set([
       ...unit.records.map((r) => r.stream), ...(unit.checkpoint ? [unit.checkpoint.stream] : []),
       ...(unit.head ? [unit.head.stream] : []), ...(unit.seal ? [unit.seal.stream] : []),
@@ -174,17 +194,18 @@ class Group {
     const added = unit.records.length + newStreams + (unit.checkpoint ? 1 : 0)
       + (unit.payment && !this.payments.has(unit.payment.id) ? 1 : 0)
       + (unit.idempotency && !this.keys.has(idempotencyPk(unit.idempotency.merchantId, unit.idempotency.key)) ? 1 : 0);
-    return this.itemCount() + added <= TRANSACTION_ITEMS_MAX && this.bytes + unitBytes(unit) <= TRANSACTION_BYTES_MAX;
+    return this.itemCount() + added <= TRANSACTION_ITEMS_MAX && this.bytes + bytes <= TRANSACTION_BYTES_MAX;
   }
 
-  add(unit: CommitUnit, index: number): void {
+  add({ unit, records, payment, bytes }: PreparedUnit, index: number): void {
+    this.recordItems.push(...records);
     for (const record of unit.records) {
       this.records.push(record);
       if (!this.firsts.has(record.stream)) this.firsts.set(record.stream, record);
       this.lasts.set(record.stream, record);
     }
     // Later units win: applying the units in order would leave exactly that.
-    if (unit.payment) this.payments.set(unit.payment.id, unit.payment);
+    if (unit.payment && payment) this.payments.set(unit.payment.id, payment);
     const change = unit.idempotency;
     if (change) {
       const pk = idempotencyPk(change.merchantId, change.key);
@@ -205,7 +226,7 @@ class Group {
     }
     if (unit.head) this.signedHeads.set(unit.head.stream, unit.head);
     if (unit.seal) this.seals.set(unit.seal.stream, unit.seal);
-    this.bytes += unitBytes(unit);
+    this.bytes += bytes;
     this.units += 1;
   }
 
@@ -233,10 +254,10 @@ class Group {
         },
       }, { kind: 'stream-exists', stream });
     }
-    for (const record of this.records) {
+    for (const [i, record] of this.records.entries()) {
       push({
         Put: {
-          TableName: tables.journal, Item: journalItem(record),
+          TableName: tables.journal, Item: this.recordItems[i] as Item,
           // Never overwrite a record, even one written behind the stream head's back.
           ConditionExpression: 'attribute_not_exists(#seq)', ExpressionAttributeNames: attributeNames('seq'),
         },
@@ -251,17 +272,17 @@ class Group {
         },
       }, { kind: 'checkpoint', stream: cp.stream, size: cp.size });
     }
-    for (const payment of this.payments.values()) {
+    for (const [id, item] of this.payments) {
       // Forward-only (canTransition): only over no row or a row still in a mutable status. A
       // refused row cancels the transaction; journal.ts then drops that row and tries again.
       push({
         Put: {
-          TableName: tables.payments, Item: paymentItem(payment),
+          TableName: tables.payments, Item: item,
           ConditionExpression: `attribute_not_exists(#id) OR #status IN (${MUTABLE_PAYMENT_STATUSES.map((_, i) => `:mutable${i}`).join(', ')})`,
           ExpressionAttributeNames: attributeNames('id', 'status'),
           ExpressionAttributeValues: Object.fromEntries(MUTABLE_PAYMENT_STATUSES.map((status, i) => [`:mutable${i}`, status])),
         },
-      }, { kind: 'payment', id: payment.id });
+      }, { kind: 'payment', id });
     }
     for (const change of this.keys.values()) {
       if (change.claim) {
@@ -344,14 +365,15 @@ function sealUpdate(table: string, seal: StreamSeal): UpdateItem {
 }
 
 /**
- * An upper bound of what a unit adds to a transaction's size: each item as JSON, which
- * counts quotes and punctuation DynamoDB does not. An item over DynamoDB's limit is refused
- * here, with the limit named, rather than by the service.
+ * An upper bound of what a unit adds to a transaction's size, by DynamoDB's rule for an item:
+ * each attribute's name and value in UTF-8, a number counted at its largest (21 bytes), a map
+ * as its JSON. An item over DynamoDB's limit is refused here, with the limit named, rather than
+ * by the service.
  */
-function unitBytes(unit: CommitUnit): number {
+function unitBytes(unit: CommitUnit, records: readonly Item[], payment: Item | undefined): number {
   const sizes = [
-    ...unit.records.map((r) => jsonBytes(journalItem(r))),
-    ...(unit.payment ? [jsonBytes(paymentItem(unit.payment))] : []),
+    ...records.map(itemBytes),
+    ...(payment ? [itemBytes(payment)] : []),
     ...(unit.idempotency?.response ? [jsonBytes(unit.idempotency.response)] : []),
     ...(unit.checkpoint ? [jsonBytes(unit.checkpoint)] : []),
     ...(unit.head ? [jsonBytes(unit.head)] : []),
@@ -360,6 +382,20 @@ function unitBytes(unit: CommitUnit): number {
     if (size > ITEM_BYTES_MAX) throw new StoreUnavailableError(`DynamoDB store: an item of about ${size} bytes exceeds DynamoDB's ${ITEM_BYTES_MAX}`);
   }
   return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** The largest a number attribute takes in DynamoDB. */
+const NUMBER_BYTES_MAX = 21;
+
+function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (typeof value === 'number') bytes += NUMBER_BYTES_MAX;
+    else bytes += jsonBytes(value);
+  }
+  return bytes;
 }
 
 function jsonBytes(value: unknown): number {

@@ -28,10 +28,16 @@ export type Item = Record<string, unknown>;
 /** Items one Query or Scan request asks for at most. */
 export const PAGE_ITEMS_MAX = 1_000;
 
-/** Builds the low-level client; createTables uses it bare, the store wraps it in a document client. */
-export function createClient(location: DynamoLocation, options: ClientOptions = {}): DynamoDBClient {
+/**
+ * Builds the low-level client; createTables uses it bare, the store wraps it in a document
+ * client. `cacheMiddleware` resolves each command class's middleware stack once instead of on
+ * every call: only for the store's low-level client (DynamoConnection.send), because a document
+ * client command's resolved stack holds that command, and a cached one would send it again.
+ */
+export function createClient(location: DynamoLocation, options: ClientOptions = {}, cacheMiddleware = false): DynamoDBClient {
   const client = new DynamoDBClient({
     region: location.region,
+    cacheMiddleware,
     ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint }),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     requestHandler: {
@@ -61,7 +67,13 @@ export class DynamoConnection {
   private readonly names: Record<TableName, string>;
   private closed = false;
 
-  constructor(private readonly client: DynamoDBClient, readonly location: DynamoLocation) {
+  /**
+   * `low`, a client made with cacheMiddleware, sends the writes every payment makes (the
+   * journal's transactions, the gateway ledger's update) with items marshalled by
+   * attribute-values.ts: their middleware stacks are resolved once, and no document
+   * marshalling runs. Everything else goes through the document client of `client`.
+   */
+  constructor(private readonly client: DynamoDBClient, readonly location: DynamoLocation, private readonly low: DynamoDBClient = client) {
     this.doc = DynamoDBDocumentClient.from(client, {
       // Optional fields are left out rather than stored; class instances would be a bug, so refuse them.
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
@@ -80,10 +92,19 @@ export class DynamoConnection {
    * Runs SDK work, refusing once closed and translating failures. A failed condition is
    * passed through untouched: each caller knows what it means (a conflict, a lost race).
    */
-  async run<T>(work: (doc: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
+  run<T>(work: (doc: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
+    return this.guarded(() => work(this.doc));
+  }
+
+  /** As run, through the low-level client (see the constructor): items in DynamoDB's low-level form. */
+  send<T>(work: (client: DynamoDBClient) => Promise<T>): Promise<T> {
+    return this.guarded(() => work(this.low));
+  }
+
+  private async guarded<T>(call: () => Promise<T>): Promise<T> {
     this.assertOpen();
     try {
-      return await work(this.doc);
+      return await call();
     } catch (err) {
       if (isConditionFailed(err)) throw err;
       throw this.closed ? new StoreUnavailableError('DynamoDB store is closed', { cause: err }) : translateError(err);
@@ -154,6 +175,7 @@ export class DynamoConnection {
     this.closed = true;
     // The document client's destroy() is a no-op; the pool lives in the base client.
     this.client.destroy();
+    if (this.low !== this.client) this.low.destroy();
   }
 }
 

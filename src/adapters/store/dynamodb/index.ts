@@ -26,7 +26,7 @@ export interface DynamoStoreOptions extends ClientOptions {
  */
 export async function openDynamoStore(options: DynamoStoreOptions): Promise<Store> {
   const location = parseDynamoUrl(options.url);
-  const conn = new DynamoConnection(createClient(location, options), location);
+  const conn = new DynamoConnection(createClient(location, options), location, createClient(location, options, true));
   const payments = new DynamoPaymentStore(conn);
   const idempotency = new DynamoIdempotencyStore(conn);
   const streamsTable = conn.table('streams');

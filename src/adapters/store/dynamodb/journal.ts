@@ -15,7 +15,9 @@ import type {
   CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
 } from '../../../ports/journal-store.js';
 import { StreamConflictError } from '../../../ports/store.js';
-import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { toTransactWriteItem } from './attribute-values.js';
 import { explainCancellation, refusedPaymentRows } from './cancellation.js';
 import { type PlannedTransaction, type TableNames, planCommit } from './commit-plan.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
@@ -194,7 +196,8 @@ export class DynamoJournalStore implements JournalStore {
     // round drops at least one row, so there are at most as many rounds as payment rows.
     let current = plan;
     for (;;) {
-      const refused = await this.conn.run((doc) => doc.send(new TransactWriteCommand({ TransactItems: current.items }))
+      const items = current.items.map(toTransactWriteItem);
+      const refused = await this.conn.send((client) => client.send(new TransactWriteItemsCommand({ TransactItems: items }))
         .then(() => null, (err: unknown) => {
           const rows = refusedPaymentRows(err, current.roles);
           if (rows === null) throw explainCancellation(err, current.roles);

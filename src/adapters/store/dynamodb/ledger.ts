@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { GatewayLedger, LedgerCall, LedgerEntry, RecordedCall, Settlement } from '../../../ports/gateway-ledger.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
-import { isConditionFailed, oldItemOf } from './errors.js';
+import { toAttributeMap } from './attribute-values.js';
+import { isConditionFailed, oldItemOf, rawItemValues } from './errors.js';
 
 /** Random bytes of a call token. */
 const CALL_TOKEN_BYTES = 16;
@@ -71,17 +73,18 @@ export class DynamoGatewayLedger implements GatewayLedger {
       values[':one'] = 1;
     }
     try {
-      const { Attributes: item } = await this.conn.run((doc) => doc.send(new UpdateCommand({
+      // Every payment's gateway call makes it: through the low-level client (DynamoConnection.send).
+      const { Attributes: item } = await this.conn.send((client) => client.send(new UpdateItemCommand({
         TableName: this.table,
-        Key: { gatewayKey: call.gatewayKey },
+        Key: toAttributeMap({ gatewayKey: call.gatewayKey }),
         UpdateExpression: expression,
         ConditionExpression: condition,
         ExpressionAttributeNames: attributeNames(...names),
-        ExpressionAttributeValues: values,
+        ExpressionAttributeValues: toAttributeMap(values),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       })));
-      return { entry: toEntry(item as Item), won: true };
+      return { entry: toEntry(rawItemValues(item) as Item), won: true };
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
       // A failed condition means the item exists; an endpoint that does not hand it back gets it read.
