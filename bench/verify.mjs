@@ -127,9 +127,11 @@ function verifyOnce(path, key, args = ['--file', path]) {
     child.once('exit', (code) => {
       const s = (performance.now() - t0) / 1000;
       const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+      // CPU seconds of the whole process (every thread): what a loaded machine's wall time hides.
+      const cpu = ['User', 'System'].reduce((sum, kind) => sum + Number(new RegExp(`${kind} time \\(seconds\\): ([\\d.]+)`).exec(err)?.[1] ?? NaN), 0);
       let report = {};
       try { report = JSON.parse(out); } catch { /* below */ }
-      resolve({ code, s, rssMiB: m ? Number(m[1]) / 1024 : NaN, report, err: err.split('\n').filter((l) => !/^\s/.test(l) && l.trim()).slice(0, 3).join(' ') });
+      resolve({ code, s, cpu, rssMiB: m ? Number(m[1]) / 1024 : NaN, report, err: err.split('\n').filter((l) => !/^\s/.test(l) && l.trim()).slice(0, 3).join(' ') });
     });
   });
 }
@@ -198,6 +200,7 @@ export async function run() {
   const one = [];
   const two = [];
   const storeRss = [];
+  const cpu = { file: [], 1: [], 2: [] };
   let exit = 0;
   let summary = '';
   const check = (r, what) => {
@@ -207,6 +210,7 @@ export async function run() {
     const r = await verifyOnce(path, key);
     check(r, 'file');
     v.push(records / r.s);
+    cpu.file.push(r.cpu * 1e6 / records);
     rss.push(r.rssMiB);
     h.push(records / sha256Once(path));
     const f = floors(path);
@@ -218,6 +222,7 @@ export async function run() {
       const s = await verifyOnce(dbPath, store.key, ['--store', `sqlite:${dbPath}`, '--jobs', String(jobs)]);
       check(s, `store --jobs ${jobs}`);
       (jobs === 1 ? one : two).push(store.records / s.s);
+      cpu[jobs].push(s.cpu * 1e6 / store.records);
       storeRss.push(s.rssMiB);
       process.stderr.write(`verify run ${i + 1}: store --jobs ${jobs} ${fmt(store.records / s.s)} records/s (exit ${s.code}, ${fmt(s.rssMiB, 1)} MiB)\n`);
     }
@@ -246,7 +251,7 @@ export async function run() {
     `**Several streams, ${cores} cores.** A SQLite journal of ${STORE_STREAMS} streams of ${fmt(Math.ceil(STORE_RECORDS / STORE_STREAMS))} records each (${fmt(store.records)} in all,`,
     `${fmt(storeMiB, 1)} MiB; the same records, a signed head with every commit of ${fmt(STORE_COMMIT_RECORDS)}), written through the store's commits in ${storeGenS.toFixed(0)} s.`,
     'Timed: the whole `paylog verify --store sqlite:… --key … --json` process with `--jobs 1` (one pass on the main thread)',
-    'and with `--jobs 2` (two worker threads, each on its own connection, the streams shared between them), alternating.',
+    'and with `--jobs 2` (two worker threads, each on its own read-only connection, the streams shared between them), alternating.',
     `Median (min–max) of ${RUNS} runs each.`,
     '',
     '| figure | value | baseline | ratio | target |',
@@ -254,6 +259,7 @@ export async function run() {
     `| one stream: records/s | ${show(vs)} | ${show(ps)} (\`JSON.parse\` floor) | **${floorRatio.toFixed(2)}×** | ≥ 0.6× — ${floorRatio >= 0.6 ? 'met' : '**missed**'} |`,
     `| ${STORE_STREAMS} streams: records/s, \`--jobs 2\` vs \`--jobs 1\` | ${show(ts)} | ${show(os)} | **${scaling.toFixed(2)}×** | ≥ 1.7× — ${scaling >= 1.7 ? 'met' : '**missed**'} |`,
     `| peak RSS, any of these runs | ${show(rs, 1, ' MiB')} | | | < 256 MB (244 MiB) — ${rs.max * 1.048576 < 256 ? 'met' : '**missed**'} |`,
+    `| CPU per record (every thread, start-up included): one stream; ${STORE_STREAMS} streams \`--jobs 1\`; \`--jobs 2\` | ${show(stats(cpu.file), 2, ' µs')}; ${show(stats(cpu[1]), 2, ' µs')}; ${show(stats(cpu[2]), 2, ' µs')} | | | |`,
     `| exit codes | ${exit}${exit ? ` — ${summary}` : ' (valid)'} | | | 0 |`,
     '',
     'For scale, over the same file in the benchmark process (one core, no verification at all):',
