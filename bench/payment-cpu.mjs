@@ -10,6 +10,8 @@
 // the floor any HTTP payment service pays per request on top of its own work; the load generator's
 // CPU is not counted. Both figures are given per core: 1 s of CPU ÷ the CPU one payment (or request) costs.
 import { readFileSync, rmSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startServices } from '../dist/compose/services.js';
 import { loadConfig } from '../dist/config/config.js';
 import { createPayment } from '../dist/app/create-payment.js';
@@ -20,6 +22,10 @@ export const CONCURRENCY = 64;
 const PAYMENTS = Number(process.env.BENCH_PAYMENT_CPU_PAYMENTS ?? 20_000);
 const WARMUP_PAYMENTS = Number(process.env.BENCH_PAYMENT_CPU_WARMUP ?? 10_000);
 const EXP_YEAR = new Date().getUTCFullYear() + 4;
+
+// A full GC between runs, so a run does not pay for collecting the store of the run before it.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc');
 
 /** A fresh request object per payment, as Fastify hands the route a freshly parsed body. */
 const body = () => ({
@@ -93,9 +99,10 @@ export async function run() {
       await warm.close();
       await load({ url: `${bare.url}/v1/payments`, body: paymentBody(), duration: 1 });
     }
-    // Interleaved; each paylog run on fresh services, so every run starts from an empty store.
+    // Interleaved; each paylog run on fresh services, so every run starts from an empty store and a collected heap.
     for (let i = 0; i < RUNS; i++) {
       const fresh = await startPaylogServices();
+      collectGarbage();
       const p = await paymentRun(fresh.services.ctx, PAYMENTS);
       await fresh.close();
       paylog.push(p);
@@ -116,7 +123,7 @@ export async function run() {
     '',
     `\`createPayment\` called in-process on services built by the composition root on the \`memory:\` store (simulated gateway,`,
     `latency 0, no metrics), ${CONCURRENCY} payments in flight, approving card 4242…4242, a fresh \`Idempotency-Key\` each;`,
-    `${RUNS} runs of ${fmt(PAYMENTS)} payments, each on fresh services, after ${fmt(WARMUP_PAYMENTS)} payments of warm-up. CPU is`,
+    `${RUNS} runs of ${fmt(PAYMENTS)} payments, each on fresh services, after ${fmt(WARMUP_PAYMENTS)} payments of warm-up and a full GC before each. CPU is`,
     '`process.cpuUsage()` (user + system, all threads) over the run. Baseline, interleaved with it: the bare Fastify route of',
     `http-intake in its own process under autocannon (${CONNECTIONS} connections, ${DURATION_S} s), its server CPU read from`,
     '`/proc/PID/stat`: a whole HTTP request on the server side, which paylog\'s figure does not include. Per core: one second of CPU',
