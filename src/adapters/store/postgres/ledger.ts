@@ -4,12 +4,32 @@ import type { PostgresConnection } from './connection.js';
 const COLUMNS = `gateway_key AS "gatewayKey", calls, outcome, code, decline_code AS "declineCode", authorization_code AS "authorizationCode",
                  amount::int AS amount, currency, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+/** Calls recorded in one transaction at most: the bound of one group commit of the ledger. */
+export const LEDGER_BATCH_CALLS_MAX = 64;
+/** Group commits of the ledger in flight at once, each on its own connection of the pool. */
+export const LEDGER_FLUSHES_MAX = 2;
+
+interface PendingCall {
+  call: LedgerCall;
+  resolve: (recorded: RecordedCall) => void;
+  reject: (err: unknown) => void;
+}
+
+type CallRow = [string, number, LedgerEntry['outcome'], string | null, string | null, string | null, number, string, string, string, boolean];
+
 /**
- * recordCall is one upsert, atomic on the row: ON CONFLICT locks the entry as it is now,
- * whichever process wrote it last. A call that finds the outcome already settled costs a
- * second statement that only counts it.
+ * Every call is one durable, atomic step, as the port asks; calls that arrive together share one
+ * transaction (group commit, as the SQLite store's write thread does): one round trip and one WAL
+ * flush for all of them instead of one each, and the payment waiting on its charge waits no
+ * longer. paylog_record_calls (schema) applies them one after another, each as a statement of
+ * its own would; the batch is sorted by gateway key (calls under one key keep their order), so
+ * two instances' batches lock shared entries in the same order. A batch that fails fails
+ * every call in it: none of them was recorded.
  */
 export class PostgresGatewayLedger implements GatewayLedger {
+  private readonly queue: PendingCall[] = [];
+  private flushing = 0;
+
   constructor(private readonly conn: PostgresConnection) {}
 
   async get(gatewayKey: string): Promise<LedgerEntry | null> {
@@ -21,33 +41,46 @@ export class PostgresGatewayLedger implements GatewayLedger {
     return rows[0] ?? null;
   }
 
-  async recordCall(call: LedgerCall): Promise<RecordedCall> {
-    const { settle } = call;
-    if (settle !== null) {
-      // A row comes back only if this call inserted the entry or settled it.
-      const { rows } = await this.conn.query<LedgerEntry>({
-        name: 'ledger-settle',
-        text: `INSERT INTO gateway_ledger AS l (gateway_key, calls, outcome, code, decline_code, authorization_code, amount, currency, created_at, updated_at)
-               VALUES ($1, 1, CASE WHEN $9::int <= 1 THEN $2::text END, CASE WHEN $9::int <= 1 THEN $3::text END,
-                       CASE WHEN $9::int <= 1 THEN $4::text END, CASE WHEN $9::int <= 1 THEN $5::text END, $6, $7, $8, $8)
-               ON CONFLICT (gateway_key) DO UPDATE SET calls = l.calls + 1, outcome = $2, code = $3, decline_code = $4,
-                 authorization_code = $5, updated_at = excluded.updated_at
-               WHERE l.outcome IS NULL AND l.calls + 1 >= $9::int
-               RETURNING ${COLUMNS}`,
-        values: [call.gatewayKey, settle.outcome, settle.code, settle.declineCode, settle.authorizationCode, call.amount, call.currency, call.at, call.settleFromCall],
-      });
-      const entry = rows[0];
-      if (entry) return { entry, settled: entry.outcome !== null };
-      // No row: the entry exists, so this is call 2 or later (settleFromCall is reached), and the outcome is settled.
-    }
-    const { rows } = await this.conn.query<LedgerEntry>({
-      name: 'ledger-count',
-      text: `INSERT INTO gateway_ledger AS l (gateway_key, calls, amount, currency, created_at, updated_at)
-             VALUES ($1, 1, $2, $3, $4, $4)
-             ON CONFLICT (gateway_key) DO UPDATE SET calls = l.calls + 1, updated_at = excluded.updated_at
-             RETURNING ${COLUMNS}`,
-      values: [call.gatewayKey, call.amount, call.currency, call.at],
+  recordCall(call: LedgerCall): Promise<RecordedCall> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ call, resolve, reject });
+      // The calls of this event-loop turn join the batch; more wait for a flush to finish.
+      if (this.queue.length === 1 && this.flushing < LEDGER_FLUSHES_MAX) setImmediate(() => this.flush());
     });
-    return { entry: rows[0] as LedgerEntry, settled: false };
   }
+
+  private flush(): void {
+    if (this.queue.length === 0 || this.flushing >= LEDGER_FLUSHES_MAX) return;
+    const batch = this.queue.splice(0, LEDGER_BATCH_CALLS_MAX);
+    this.flushing++;
+    if (this.queue.length > 0) setImmediate(() => this.flush());
+    void this.record(batch).finally(() => {
+      this.flushing--;
+      this.flush();
+    });
+  }
+
+  private async record(batch: PendingCall[]): Promise<void> {
+    const sorted = batch.map((p) => p.call).sort((a, b) => (a.gatewayKey < b.gatewayKey ? -1 : a.gatewayKey > b.gatewayKey ? 1 : 0));
+    const order = new Map<LedgerCall, number>(sorted.map((c, i) => [c, i]));
+    try {
+      const { rows: [row] } = await this.conn.query<{ calls: CallRow[] }>({
+        name: 'ledger-record-calls',
+        text: 'SELECT paylog_record_calls($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS calls',
+        values: [
+          sorted.map((c) => c.gatewayKey), sorted.map((c) => c.amount), sorted.map((c) => c.currency), sorted.map((c) => c.at),
+          sorted.map((c) => c.settleFromCall), sorted.map((c) => c.settle !== null), sorted.map((c) => c.settle?.outcome ?? null),
+          sorted.map((c) => c.settle?.code ?? null), sorted.map((c) => c.settle?.declineCode ?? null), sorted.map((c) => c.settle?.authorizationCode ?? null),
+        ],
+      });
+      const calls = (row as { calls: CallRow[] }).calls;
+      for (const pending of batch) pending.resolve(recorded(calls[order.get(pending.call) as number] as CallRow));
+    } catch (err) {
+      for (const pending of batch) pending.reject(err);
+    }
+  }
+}
+
+function recorded([gatewayKey, calls, outcome, code, declineCode, authorizationCode, amount, currency, createdAt, updatedAt, settled]: CallRow): RecordedCall {
+  return { entry: { gatewayKey, calls, outcome, code, declineCode, authorizationCode, amount, currency, createdAt, updatedAt }, settled };
 }

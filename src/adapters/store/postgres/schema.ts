@@ -187,6 +187,47 @@ const MIGRATIONS: readonly string[] = [
     RETURN jsonb_build_object('streams', v_streams, 'heads', v_heads, 'keys', v_keys);
   END $$;
   `,
+  `
+  -- Records gateway calls (GatewayLedger.recordCall) in one call and one transaction, each call
+  -- exactly as a statement of its own would, one after another in the caller's order (sorted by
+  -- gateway key, so two such transactions lock shared entries in the same order): counts the
+  -- call, creating the entry on the first; settles the outcome if there is none yet and this is
+  -- call number p_settle_from or later. Returns, per call, the entry and whether it settled.
+  CREATE FUNCTION paylog_record_calls(
+    p_keys text[], p_amounts bigint[], p_currencies text[], p_ats text[], p_settle_from integer[],
+    p_settles boolean[], p_outcomes text[], p_codes text[], p_decline_codes text[], p_authorization_codes text[]
+  ) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    v_calls jsonb := '[]';
+    v_entry jsonb;
+  BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_keys), 0) LOOP
+      v_entry := NULL;
+      IF p_settles[i] THEN
+        -- An entry comes back only if this call inserted it or settled it.
+        INSERT INTO gateway_ledger AS l (gateway_key, calls, outcome, code, decline_code, authorization_code, amount, currency, created_at, updated_at)
+          VALUES (p_keys[i], 1, CASE WHEN p_settle_from[i] <= 1 THEN p_outcomes[i] END, CASE WHEN p_settle_from[i] <= 1 THEN p_codes[i] END,
+                  CASE WHEN p_settle_from[i] <= 1 THEN p_decline_codes[i] END, CASE WHEN p_settle_from[i] <= 1 THEN p_authorization_codes[i] END,
+                  p_amounts[i], p_currencies[i], p_ats[i], p_ats[i])
+          ON CONFLICT (gateway_key) DO UPDATE SET calls = l.calls + 1, outcome = p_outcomes[i], code = p_codes[i], decline_code = p_decline_codes[i],
+            authorization_code = p_authorization_codes[i], updated_at = excluded.updated_at
+          WHERE l.outcome IS NULL AND l.calls + 1 >= p_settle_from[i]
+          RETURNING jsonb_build_array(l.gateway_key, l.calls, l.outcome, l.code, l.decline_code, l.authorization_code, l.amount, l.currency,
+            l.created_at, l.updated_at, l.outcome IS NOT NULL) INTO v_entry;
+      END IF;
+      IF v_entry IS NULL THEN
+        -- No settlement, or the entry exists and this call settles nothing: it is counted.
+        INSERT INTO gateway_ledger AS l (gateway_key, calls, amount, currency, created_at, updated_at)
+          VALUES (p_keys[i], 1, p_amounts[i], p_currencies[i], p_ats[i], p_ats[i])
+          ON CONFLICT (gateway_key) DO UPDATE SET calls = l.calls + 1, updated_at = excluded.updated_at
+          RETURNING jsonb_build_array(l.gateway_key, l.calls, l.outcome, l.code, l.decline_code, l.authorization_code, l.amount, l.currency,
+            l.created_at, l.updated_at, false) INTO v_entry;
+      END IF;
+      v_calls := v_calls || jsonb_build_array(v_entry);
+    END LOOP;
+    RETURN v_calls;
+  END $$;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
