@@ -8,7 +8,8 @@ import type { Store } from '../../src/ports/store.js';
 export type StoreFactory = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
 export const JOURNAL = 'paylog-test';
-const T0_MS = Date.parse('2026-01-01T00:00:00.000Z');
+// Far ahead of any real clock: DynamoDB Local runs TTL, and would delete keys expired by the real clock mid-test.
+const T0_MS = Date.parse('2100-01-01T00:00:00.000Z');
 
 /** A fixed instant, `offsetMs` after the tests' epoch: deterministic times, no clock. */
 export function at(offsetMs: number): string {
