@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { KeyClaim } from '../../../ports/idempotency-store.js';
 import type { StreamHead, StreamState } from '../../../ports/journal-store.js';
 
@@ -27,6 +27,8 @@ export interface LockedBatch {
   keys: Map<string, { inserted: true } | { inserted: false; row: KeyRow }>;
 }
 
+const { escapeLiteral } = pg;
+
 export function keyId(key: { merchantId: string; key: string }): string {
   return JSON.stringify([key.merchantId, key.key]);
 }
@@ -38,12 +40,13 @@ type LockResult = {
 };
 
 /**
- * Locks a transaction's streams and idempotency keys and reads them back, in one round trip
- * (the paylog_lock_batch function of the schema, which says how). Streams and keys are sorted
- * here, by one comparison for every paylog process, so every transaction locks in the same order;
- * a key named twice is locked once, with its first claim.
+ * The statement that locks a transaction's streams and idempotency keys and reads them back (the
+ * paylog_lock_batch function of the schema says how), to be sent with BEGIN in one round trip
+ * (PostgresConnection.transaction): so its arguments are literals, escaped by the driver. Keys
+ * are sorted here, by one comparison for every paylog process, so every transaction locks in the
+ * same order; a key named twice is locked once, with its first claim.
  */
-export async function lockBatch(client: pg.PoolClient, streams: readonly string[], recordStreams: readonly string[], keys: readonly KeyToLock[]): Promise<LockedBatch> {
+export function lockBatchStatement(streams: readonly string[], recordStreams: readonly string[], keys: readonly KeyToLock[]): string {
   const byId = new Map<string, KeyToLock>();
   for (const k of keys) {
     const id = keyId(k);
@@ -51,16 +54,17 @@ export async function lockBatch(client: pg.PoolClient, streams: readonly string[
     if (!known || (!known.claim && k.claim)) byId.set(id, k);
   }
   const sorted = [...byId.values()].sort((a, b) => compare(a.merchantId, b.merchantId) || compare(a.key, b.key));
-  const { rows: [row] } = await client.query<{ locked: LockResult }>({
-    name: 'lock-batch',
-    text: 'SELECT paylog_lock_batch($1, $2, $3, $4, $5, $6, $7, $8) AS locked',
-    values: [
-      streams, recordStreams, sorted.map((k) => k.merchantId), sorted.map((k) => k.key),
-      sorted.map((k) => k.claim?.fingerprint ?? null), sorted.map((k) => k.claim?.leaseExpiresAt ?? null),
-      sorted.map((k) => k.claim?.expiresAt ?? null), sorted.map((k) => k.claim?.now ?? null),
-    ],
-  });
-  const locked = (row as { locked: LockResult }).locked;
+  const args = [
+    streams, recordStreams, sorted.map((k) => k.merchantId), sorted.map((k) => k.key),
+    sorted.map((k) => k.claim?.fingerprint ?? null), sorted.map((k) => k.claim?.leaseExpiresAt ?? null),
+    sorted.map((k) => k.claim?.expiresAt ?? null), sorted.map((k) => k.claim?.now ?? null),
+  ];
+  return `SELECT paylog_lock_batch(${args.map(textArray).join(', ')}) AS locked`;
+}
+
+/** What lockBatchStatement's statement returned, by stream and by key. */
+export function lockedBatch(result: pg.QueryResult): LockedBatch {
+  const locked = (result.rows[0] as { locked: LockResult }).locked;
   return {
     streams: new Map(locked.streams.map(([id, state, headSize]) => [id, { state, headSize }])),
     heads: new Map(locked.heads.map(([stream, seq, hash]) => [stream, { seq, hash }])),
@@ -69,6 +73,10 @@ export async function lockBatch(client: pg.PoolClient, streams: readonly string[
       k[2] ? { inserted: true } : { inserted: false, row: { fingerprint: k[3], paymentId: k[4], response: k[5], leaseExpiresAt: k[6], expiresAt: k[7] } },
     ])),
   };
+}
+
+function textArray(values: readonly (string | null)[]): string {
+  return `ARRAY[${values.map((v) => (v === null ? 'NULL' : escapeLiteral(v))).join(', ')}]::text[]`;
 }
 
 /** Any total order serves, as long as every process uses the same one: UTF-16 code units. */

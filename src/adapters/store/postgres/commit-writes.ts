@@ -14,15 +14,17 @@ import { type LockedBatch, keyId } from './batch-lock.js';
  * mutable status), the idempotency keys, the checkpoints, and the streams' heads and seals, each
  * one multi-row statement over arrays. The rows it updates are locked already (lockBatch), and a
  * row is updated at most once per statement, so the batch's changes to one key or one stream are
- * folded into one row first, in unit order.
+ * folded into one row first, in unit order. The records' and payments' bodies, most of the bytes,
+ * go as one text each, one body a line (JSON.stringify never writes a line break), split by the
+ * server: as text arrays the driver would escape every quote of every body.
  */
 const WRITE_BATCH = `
 WITH records AS (
   INSERT INTO journal (stream, seq, hash, resource, type, ts, body)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], string_to_array($7::text, E'\\n'))
 ), payments AS (
   INSERT INTO payments (id, merchant_id, status, updated_at, merchant_reference, body)
-  SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+  SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], string_to_array($13::text, E'\\n'))
   ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
     merchant_reference = excluded.merchant_reference, body = excluded.body
   WHERE payments.status IN (${sqlStatusList()})
@@ -107,9 +109,9 @@ export async function writeBatch(client: pg.PoolClient, units: readonly CommitUn
     text: WRITE_BATCH,
     values: [
       records.map((r) => r.stream), records.map((r) => r.seq), records.map((r) => r.hash), records.map((r) => r.resource),
-      records.map((r) => r.type), records.map((r) => r.ts), records.map(recordLine),
+      records.map((r) => r.type), records.map((r) => r.ts), lines(records.map(recordLine)),
       latest.map((p) => p.id), latest.map((p) => p.merchantId), latest.map((p) => p.status), latest.map((p) => p.updatedAt),
-      latest.map((p) => p.merchantReference ?? null), latest.map((p) => JSON.stringify(p)),
+      latest.map((p) => p.merchantReference ?? null), lines(latest.map((p) => JSON.stringify(p))),
       changes.map((c) => c.update.merchantId), changes.map((c) => c.update.key), changes.map((c) => c.paymentId ?? null),
       changes.map((c) => c.response ?? null), changes.map((c) => c.claim?.fingerprint ?? null), changes.map((c) => c.claim?.leaseExpiresAt ?? null),
       changes.map((c) => c.claim?.expiresAt ?? null), changes.map((c) => c.claim?.now ?? null),
@@ -127,6 +129,12 @@ export async function writeBatch(client: pg.PoolClient, units: readonly CommitUn
     }
     throw err;
   });
+}
+
+/** Texts as one, a text a line: each is JSON, so holds no line break (checked, as a wrong split would shift every row after it). */
+function lines(texts: string[]): string {
+  for (const text of texts) if (text.includes('\n')) throw new Error('a JSON text holds a line break');
+  return texts.join('\n');
 }
 
 function streamChange(streams: Map<string, StreamChange>, id: string): StreamChange {

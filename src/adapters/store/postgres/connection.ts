@@ -41,8 +41,11 @@ export class PostgresConnection {
     return this.run(() => this.pool.query<R>(config));
   }
 
-  /** Runs fn in one transaction on one client; rolls back on any error. */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction on one client; rolls back on any error. `opening`, a statement
+   * without parameters, is sent with BEGIN in the same round trip, and fn gets its result.
+   */
+  async transaction<T>(fn: (client: pg.PoolClient, opened: pg.QueryResult | null) => Promise<T>, opening?: string): Promise<T> {
     return this.run(async () => {
       const client = await this.pool.connect();
       let broken = false;
@@ -52,8 +55,9 @@ export class PostgresConnection {
       const onError = (): void => { broken = true; };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
-        const result = await fn(client);
+        // A simple query of two statements answers with the result of each.
+        const opened = opening === undefined ? (await client.query('BEGIN'), null) : (await client.query(`BEGIN; ${opening}`) as unknown as pg.QueryResult[])[1] ?? null;
+        const result = await fn(client, opened);
         await client.query('COMMIT');
         return result;
       } catch (err) {

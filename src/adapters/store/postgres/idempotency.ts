@@ -1,7 +1,8 @@
+import type pg from 'pg';
 import type { ClaimResult, IdempotencyClaim, IdempotencyStore, StoredResponse } from '../../../ports/idempotency-store.js';
 import type { PostgresConnection } from './connection.js';
 import { type ClaimVerdict, type CommitClaim, judgeClaim } from '../shared/claim-rules.js';
-import { type KeyRow, type LockedBatch, keyId, lockBatch } from './batch-lock.js';
+import { type KeyRow, type LockedBatch, keyId, lockBatchStatement, lockedBatch } from './batch-lock.js';
 
 export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly expiresByTtl = false;
@@ -9,13 +10,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   constructor(private readonly conn: PostgresConnection) {}
 
   /**
-   * Inserts the claim if the key is free; otherwise locks the key's row (lockBatch), reads it
+   * Inserts the claim if the key is free; otherwise locks the key's row (lockBatchStatement), reads it
    * and decides (judgeClaim), so of any number of instances racing on one key exactly one gets it.
    */
   async claim(claim: IdempotencyClaim): Promise<ClaimResult> {
-    return this.conn.transaction(async (client) => {
-      const { merchantId, key, ...keyClaim } = claim;
-      const locked = await lockBatch(client, [], [], [{ merchantId, key, claim: keyClaim }]);
+    const { merchantId, key, ...keyClaim } = claim;
+    return this.conn.transaction(async (client, opened) => {
+      const locked = lockedBatch(opened as pg.QueryResult);
       const held = locked.keys.get(keyId(claim));
       const row = held && !held.inserted ? held.row : undefined;
       const verdict = claimVerdict(locked, claim);
@@ -47,7 +48,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
           return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
         }
       }
-    });
+    }, lockBatchStatement([], [], [{ merchantId, key, claim: keyClaim }]));
   }
 
   async release(merchantId: string, key: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { AuditRecord } from '../../../core/audit-record.js';
 import type {
   CommitUnit, JournalStore, ResourcePage, StoredCheckpoint, StreamHead, StreamInfo, StreamStatus,
@@ -8,7 +9,7 @@ import { checkBatch } from '../shared/batch-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import type { PostgresConnection } from './connection.js';
 import { checkCommitClaims, commitClaimOf } from '../shared/claim-rules.js';
-import { lockBatch } from './batch-lock.js';
+import { lockBatchStatement, lockedBatch } from './batch-lock.js';
 import { writeBatch } from './commit-writes.js';
 import { claimVerdict } from './idempotency.js';
 
@@ -39,9 +40,9 @@ export class PostgresJournalStore implements JournalStore {
   }
 
   /**
-   * One transaction per batch, in four round trips whatever its size: BEGIN; one call that locks
-   * the batch's streams (refusing any that is not open) and its idempotency keys, claiming the
-   * free ones (lockBatch); the shared rules on what it read — continuity against the heads, seals,
+   * One transaction per batch, in three round trips whatever its size: BEGIN with one call that
+   * locks the batch's streams (refusing any that is not open) and its idempotency keys, claiming
+   * the free ones (lockBatchStatement); the shared rules on what it read — continuity against the heads, seals,
    * claims (checkCommitClaims), fences; one statement with every write (writeBatch); COMMIT. Any
    * refusal rolls back all of it, claims included.
    */
@@ -52,8 +53,8 @@ export class PostgresJournalStore implements JournalStore {
     const seals = units.flatMap((u) => (u.seal ? [u.seal] : []));
     const streams = [...new Set([...recordStreams, ...seals.map((x) => x.stream)])];
     const keys = units.flatMap((u) => (u.idempotency ? [u.idempotency] : []));
-    await this.conn.transaction(async (client) => {
-      const locked = await lockBatch(client, streams, [...new Set(records.map((r) => r.stream))], keys);
+    await this.conn.transaction(async (client, opened) => {
+      const locked = lockedBatch(opened as pg.QueryResult);
       for (const stream of recordStreams) checkTakesRecords(stream, locked.streams.get(stream)?.state);
       for (const seal of seals) checkSealable(seal, locked.streams.get(seal.stream));
       const tails = new Map<string, StreamHead | null>(locked.heads);
@@ -63,7 +64,7 @@ export class PostgresJournalStore implements JournalStore {
       }
       checkCommitClaims(units, commitClaimOf, (claim) => claimVerdict(locked, claim));
       await writeBatch(client, units, locked);
-    });
+    }, lockBatchStatement(streams, [...new Set(records.map((r) => r.stream))], keys));
   }
 
   async head(streamId: string): Promise<StreamHead | null> {
