@@ -94,7 +94,10 @@ function copyJson(value: unknown, depth: number): unknown {
   return out;
 }
 
-/** Merchant IDs and keys are printable ASCII, so a JSON pair is an unambiguous composite key. */
+/**
+ * The composite key of a (merchant, key) pair: the merchant ID's length first, so the pair is
+ * unambiguous whatever either holds, and cheaper than a JSON pair (a payment makes six).
+ */
 export function idempotencyKeyOf(merchantId: string, key: string): string {
-  return JSON.stringify([merchantId, key]);
+  return `${merchantId.length}:${merchantId}:${key}`;
 }
