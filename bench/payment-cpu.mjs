@@ -88,27 +88,31 @@ async function bareRun(url, pid) {
 }
 
 export async function run() {
-  const bare = await startBare();
   const paylog = [];
   const fastify = [];
+  // paylog's runs first, then the bare route's: with autocannon running in this process between
+  // them, paylog's figure rose by 10–15 µs a payment (the load generator's heap and JIT state).
+  {
+    const warm = await startPaylogServices();
+    await paymentRun(warm.services.ctx, WARMUP_PAYMENTS);
+    await warm.close();
+  }
+  // Each run on fresh services, so every run starts from an empty store and a collected heap.
+  for (let i = 0; i < RUNS; i++) {
+    const fresh = await startPaylogServices();
+    collectGarbage();
+    const p = await paymentRun(fresh.services.ctx, PAYMENTS);
+    await fresh.close();
+    paylog.push(p);
+    process.stderr.write(`payment-cpu run ${i + 1}: paylog ${fmt(p.cpuUs, 1)} µs/payment (${fmt(p.perCore)}/s per core)\n`);
+  }
+  const bare = await startBare();
   try {
-    // Warm-up, not counted: the JIT on both sides.
-    {
-      const warm = await startPaylogServices();
-      await paymentRun(warm.services.ctx, WARMUP_PAYMENTS);
-      await warm.close();
-      await load({ url: `${bare.url}/v1/payments`, body: paymentBody(), duration: 1 });
-    }
-    // Interleaved; each paylog run on fresh services, so every run starts from an empty store and a collected heap.
+    await load({ url: `${bare.url}/v1/payments`, body: paymentBody(), duration: 1 });
     for (let i = 0; i < RUNS; i++) {
-      const fresh = await startPaylogServices();
-      collectGarbage();
-      const p = await paymentRun(fresh.services.ctx, PAYMENTS);
-      await fresh.close();
-      paylog.push(p);
       const b = await bareRun(bare.url, bare.child.pid);
       fastify.push(b);
-      process.stderr.write(`payment-cpu run ${i + 1}: paylog ${fmt(p.cpuUs, 1)} µs/payment (${fmt(p.perCore)}/s per core), bare Fastify ${fmt(b.cpuUs, 1)} µs/request (${fmt(b.perCore)}/s per core)\n`);
+      process.stderr.write(`payment-cpu run ${i + 1}: bare Fastify ${fmt(b.cpuUs, 1)} µs/request (${fmt(b.perCore)}/s per core)\n`);
     }
   } finally {
     await bare.stop();
@@ -124,7 +128,7 @@ export async function run() {
     `\`createPayment\` called in-process on services built by the composition root on the \`memory:\` store (simulated gateway,`,
     `latency 0, no metrics), ${CONCURRENCY} payments in flight, approving card 4242…4242, a fresh \`Idempotency-Key\` each;`,
     `${RUNS} runs of ${fmt(PAYMENTS)} payments, each on fresh services, after ${fmt(WARMUP_PAYMENTS)} payments of warm-up and a full GC before each. CPU is`,
-    '`process.cpuUsage()` (user + system, all threads) over the run. Baseline, interleaved with it: the bare Fastify route of',
+    '`process.cpuUsage()` (user + system, all threads) over the run. Baseline, measured after paylog\'s runs: the bare Fastify route of',
     `http-intake in its own process under autocannon (${CONNECTIONS} connections, ${DURATION_S} s), its server CPU read from`,
     '`/proc/PID/stat`: a whole HTTP request on the server side, which paylog\'s figure does not include. Per core: one second of CPU',
     'divided by the CPU of one payment (or request). Median (min–max).',

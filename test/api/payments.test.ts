@@ -2,20 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/audit-record.js';
 import { ChainVerifier } from '../../src/core/chain-verifier.js';
 import { installAdapterWrappers } from '../../src/compose/adapter-wrappers.js';
-import { Gate, gatedClaims } from '../support/gate.js';
+import { Gate, gatedGateway } from '../support/gate.js';
 import { FUTURE_YEAR, type TestApp, paymentBody, startTestApp } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
 import { DECLINING_CARDS } from '../support/test-cards.js';
 
 let t: TestApp;
 let secret: string;
-/** Open but for the test that holds a request that owns its key, to send a second one while the first runs. */
-const gate = new Gate();
 
 beforeAll(async () => {
-  installAdapterWrappers({ store: (store) => gatedClaims(store, gate) });
   t = await startTestApp();
-  installAdapterWrappers({});
   secret = await t.keyFor('acme');
 });
 afterAll(async () => t.close());
@@ -350,12 +346,21 @@ describe('idempotency', () => {
   });
 
   it('same key while the first is running → 409 with Retry-After: 1', async () => {
+    // The first request is held at its gateway call, after the commit that claimed its key; its
+    // attempt timeout outlasts the hold.
+    const gate = new Gate();
     gate.close();
+    installAdapterWrappers({ gateway: (gateway) => gatedGateway(gateway, gate) });
+    const held = await startTestApp({ PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '10000', PAYLOG_GATEWAY_BUDGET_MS: '20000', PAYLOG_IDEMPOTENCY_LEASE_MS: '60000' }).finally(() => installAdapterWrappers({}));
     try {
-      const first = pay(paymentBody(), { 'idempotency-key': 'order-3' });
-      // The first request has claimed the key and is held there.
-      await waitFor('the first request to claim the key', () => gate.waiting === 1);
-      const res = await pay(paymentBody(), { 'idempotency-key': 'order-3' });
+      const key = await held.keyFor('acme');
+      const post = () => held.app.inject({
+        method: 'POST', url: '/v1/payments', payload: JSON.stringify(paymentBody()),
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'order-3' },
+      });
+      const first = post();
+      await waitFor('the first request to reach the gateway', () => gate.waiting === 1);
+      const res = await post();
       expect(res.statusCode).toBe(409);
       expect(res.headers['retry-after']).toBe('1');
       expect(res.json().error.code).toBe('idempotency_key_in_use');
@@ -363,6 +368,7 @@ describe('idempotency', () => {
       expect((await first).statusCode).toBe(201);
     } finally {
       gate.open();
+      await held.close();
     }
   });
 

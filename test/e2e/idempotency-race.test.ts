@@ -6,7 +6,7 @@ import { type RunningServer, startServer } from '../../src/runtimes/http/server.
 import { loadConfig } from '../../src/config/config.js';
 import { createApiKey } from '../../src/app/api-keys.js';
 import { installAdapterWrappers } from '../../src/compose/adapter-wrappers.js';
-import { Gate, gatedClaims } from '../support/gate.js';
+import { Gate, gatedGateway } from '../support/gate.js';
 import { FAST_GATEWAY_ENV, paymentBody } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
 
@@ -21,16 +21,16 @@ describe('50 concurrent requests with one Idempotency-Key, over HTTP on SQLite',
   let dataDir: string;
   let server: RunningServer;
   let secret: string;
-  /** Holds the request that won the key, right after its claim, until every other racer has been answered. */
+  /** Holds the request that won the key at its gateway call (after the commit that claimed the key) until every other racer has been answered. */
   const gate = new Gate();
 
   beforeAll(async () => {
-    installAdapterWrappers({ store: (store) => gatedClaims(store, gate) });
+    installAdapterWrappers({ gateway: (gateway) => gatedGateway(gateway, gate) });
     dataDir = mkdtempSync(join(tmpdir(), 'paylog-race-'));
     server = await startServer(loadConfig({}, {
       ...FAST_GATEWAY_ENV, PAYLOG_DATA_DIR: dataDir, PAYLOG_PORT: '0',
-      // The winner is held while 49 others are answered: its gateway budget, counted from its start, must outlast that.
-      PAYLOG_GATEWAY_BUDGET_MS: '20000', PAYLOG_IDEMPOTENCY_LEASE_MS: '60000', PAYLOG_RATE_LIMIT: '0', PAYLOG_RECONCILE_INTERVAL_MS: '0',
+      // The winner is held while 49 others are answered: its attempt timeout and gateway budget, counted from its start, must outlast that.
+      PAYLOG_GATEWAY_ATTEMPT_TIMEOUT_MS: '10000', PAYLOG_GATEWAY_BUDGET_MS: '20000', PAYLOG_IDEMPOTENCY_LEASE_MS: '60000', PAYLOG_RATE_LIMIT: '0', PAYLOG_RECONCILE_INTERVAL_MS: '0',
     }));
     secret = (await createApiKey(server.services.ctx, server.services.system, 'acme', null)).secret;
   });
@@ -44,7 +44,7 @@ describe('50 concurrent requests with one Idempotency-Key, over HTTP on SQLite',
   it.each([['4242424242424242', 201], ['4000000000009995', 402], ['4000000005030004', 201]])('card %s: exactly one transaction, the rest replays or 409s', async (number, status) => {
     const key = `race-${number.slice(-4)}`;
     const body = JSON.stringify(paymentBody(number));
-    // The winner is held right after its claim: every other racer arrives while it runs, and must get its 409.
+    // The winner is held at its gateway call: every other racer arrives while it runs, and must get its 409.
     gate.close();
     let answered = 0;
     const racing = Promise.all(Array.from({ length: RACERS }, async () => {
@@ -56,7 +56,7 @@ describe('50 concurrent requests with one Idempotency-Key, over HTTP on SQLite',
       answered++;
       return answer;
     }));
-    // Every racer is answered or held after winning the claim (two held would be two winners: the checks below say so).
+    // Every racer is answered or held at the gateway (two held would be two winners: the checks below say so).
     await waitFor(() => `the racers (${answered} answered, ${gate.waiting} held)`, () => answered + gate.waiting === RACERS);
     gate.open();
     const results = await racing;

@@ -1,5 +1,4 @@
 import type { Gateway } from '../../src/ports/gateway.js';
-import type { Store } from '../../src/ports/store.js';
 
 /**
  * Holding a call at a chosen point until the test lets it go, so that "while the first request is
@@ -54,22 +53,11 @@ export class Gate {
 }
 
 /**
- * The store, a request that has just won its Idempotency-Key's claim passing `gate` before it
- * goes on: held there, it owns the key with no timer running (an attempt timeout would cut a
- * hold at the gateway short), and every other request for the key meets its claim.
+ * The gateway, every charge first passing `gate`. A request that won its Idempotency-Key is held
+ * here, at the first step after the commit that claimed the key (a hold in that commit would
+ * stop the journal writer, and with it every other request); give it a gateway attempt timeout
+ * longer than the hold.
  */
-export function gatedClaims(inner: Store, gate: Gate): Store {
-  const idempotency = withOverrides(inner.idempotency, {
-    claim: async (claim) => {
-      const result = await inner.idempotency.claim(claim);
-      if (result.kind === 'claimed') await gate.pass();
-      return result;
-    },
-  });
-  return withOverrides(inner, { idempotency });
-}
-
-/** The gateway, every charge first passing `gate`. */
 export function gatedGateway(inner: Gateway, gate: Gate): Gateway {
   return withOverrides(inner, {
     charge: async (request, signal) => {

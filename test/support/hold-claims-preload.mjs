@@ -1,6 +1,6 @@
 // Holds a request that has won its Idempotency-Key, in a child `paylog serve`, while a control
 // file exists, so that every other request for the key arrives while it runs: the child-process
-// counterpart of gatedClaims (gate.ts). It is held at its gateway call, the first step after the
+// counterpart of gatedGateway (gate.ts). It is held at its gateway call, the first step after the
 // key is won either way: by claim(), or by the commit of `payment.received` that claims the key
 // (IdempotencyUpdate.claim), which a hold must not block (the writer commits other requests'
 // units too). Give it a gateway attempt timeout longer than the hold. Loaded before paylog's
