@@ -423,15 +423,15 @@ async function openPostgres(name: string, base: string): Promise<OpenedStore> {
   const roleUrl = ownerUrl.replace('//postgres@', `//${role}@`);
   const insider = new PostgresInsider(new pg.Pool({ connectionString: roleUrl, max: 2 }), owner);
   const holdSeal: HoldSeal = async (stream) => {
-    // A seal's commit starts by locking the streams it changes (SELECT … FOR UPDATE), the sealed one included,
-    // before it writes anything: holding that row's lock holds the seal's commit there and nothing else.
+    // A seal's commit starts by locking the streams it changes (paylog_lock_batch, SELECT … FOR UPDATE), the
+    // sealed one included, before it writes anything: holding that row's lock holds the seal's commit there and nothing else.
     const locker = await owner.connect();
     await locker.query('BEGIN');
     await locker.query('SELECT id FROM streams WHERE id = $1 FOR UPDATE', [stream]);
     const { rows: [me] } = await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const held = waitFor('a commit waiting for the sealed stream\'s lock', async () => {
       const { rows } = await owner.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.datname = current_database() AND a.pid <> $1 AND a.query LIKE '%FOR UPDATE%'",
+        "SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.datname = current_database() AND a.pid <> $1 AND (a.query LIKE '%paylog_lock_batch%' OR a.query LIKE '%FOR UPDATE%')",
         [me?.pid],
       );
       return (rows[0]?.n ?? 0) > 0;
