@@ -11,7 +11,7 @@ import type { AuditMirror } from '../ports/audit-mirror.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { SignedHead } from '../core/signed-head.js';
 import type { CommitUnit, JournalStore, StoredCheckpoint, StreamHead, StreamSeal, StreamStatus } from '../ports/journal-store.js';
-import { ClaimLostError, ClaimsTakenError } from '../ports/store.js';
+import { ClaimLostError, ClaimsTakenError, StoreUnavailableError, StreamConflictError } from '../ports/store.js';
 
 /** What a use case appends: records, and the read-model changes that must land with them. */
 export interface AppendUnit {
@@ -334,8 +334,10 @@ export class JournalWriter {
       const claimLost = err instanceof ClaimLostError;
       if (!foreign && !claimLost) this.options.metrics?.journalWriteError();
       const durable = this.state === 'halted' || foreign ? 0 : await this.recover(before, after, head);
-      // A lost claim is an answer for its (lone) unit, not the store failing: it reaches the caller as it is.
-      const failure = err instanceof PaylogError || claimLost ? err : new PaylogError('store_unavailable', { cause: err });
+      // A lost claim is an answer for its (lone) unit, not the store failing: it reaches the caller as
+      // it is; so does anything a store did not report as its own failure (a bug: 500, not 503).
+      const storeFailed = err instanceof StoreUnavailableError || (err instanceof StreamConflictError && !claimLost);
+      const failure = storeFailed || !(err instanceof Error) ? new PaylogError('store_unavailable', { cause: err }) : err;
       this.settle(batch, sealed, units.slice(0, durable), failure);
       return;
     }
