@@ -3,7 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import type {
   ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, KeyClaim, StoredResponse,
 } from '../../../ports/idempotency-store.js';
-import { type StoredClaim, judgeClaim } from '../shared/claim-rules.js';
+import { type StoredClaim, claimResult, judgeClaim, takesOver } from '../shared/claim-rules.js';
 import { type DynamoConnection, type Item, attributeNames } from './connection.js';
 import type { TransactItem, UpdateItem } from './commit-plan.js';
 import { isConditionFailed, oldItemOf } from './errors.js';
@@ -72,21 +72,11 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       if (row?.claimToken === token) return { kind: 'claimed' };
       const verdict = judgeClaim(row === null ? undefined : storedClaim(row), claim);
       const paymentId = (row?.paymentId as string | undefined) ?? null;
-      switch (verdict) {
-        case 'fresh': continue; // released or expired since
-        case 'mismatch':
-        case 'in_flight':
-          return { kind: verdict };
-        case 'completed':
-          return { kind: 'completed', response: JSON.parse((row as Item).response as string) as StoredResponse, paymentId };
-        case 'take_over':
-        case 'recovered':
-          // Keeping what the crashed holder created, conditional on the claim we saw, so of
-          // several claimants taking over exactly one wins.
-          if (await this.takeOver(pk, (row as Item).claimToken as string | undefined, (row as Item).leaseExpiresAt as string, claim.leaseExpiresAt, token)) {
-            return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
-          }
-      }
+      if (verdict === 'fresh') continue; // released or expired since
+      // Taking over keeps what the crashed holder created, conditional on the claim we saw, so of
+      // several claimants taking over exactly one wins; one that loses judges the key again.
+      if (takesOver(verdict) && !(await this.takeOver(pk, (row as Item).claimToken as string | undefined, (row as Item).leaseExpiresAt as string, claim.leaseExpiresAt, token))) continue;
+      return claimResult(verdict, { paymentId }, () => JSON.parse((row as Item).response as string) as StoredResponse);
     }
     return { kind: 'in_flight' };
   }

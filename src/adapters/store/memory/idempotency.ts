@@ -1,7 +1,7 @@
 import type {
   ClaimResult, IdempotencyClaim, IdempotencyStore, IdempotencyUpdate, KeyClaim, StoredResponse,
 } from '../../../ports/idempotency-store.js';
-import { judgeClaim, type ClaimVerdict, type CommitClaim, type StoredClaim } from '../shared/claim-rules.js';
+import { type ClaimVerdict, type CommitClaim, type StoredClaim, claimResult, judgeClaim, takesOver } from '../shared/claim-rules.js';
 import { type IdempotencyRow, type MemoryState, copy, idempotencyKeyOf } from './state.js';
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -15,24 +15,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const id = idempotencyKeyOf(claim.merchantId, claim.key);
     const row = this.state.idempotency.get(id);
     const verdict = judgeClaim(row && storedClaim(row), claim);
-    switch (verdict) {
-      case 'fresh':
-        this.state.idempotency.set(id, newRow(claim));
-        return { kind: 'claimed' };
-      case 'mismatch':
-      case 'in_flight':
-        return { kind: verdict };
-      case 'completed': {
-        const { response, paymentId } = row as IdempotencyRow;
-        return { kind: 'completed', response: copy(response as StoredResponse), paymentId };
-      }
-      case 'take_over':
-      case 'recovered': {
-        const taken = row as IdempotencyRow;
-        taken.leaseExpiresAt = claim.leaseExpiresAt;
-        return taken.paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId: taken.paymentId };
-      }
-    }
+    if (verdict === 'fresh') this.state.idempotency.set(id, newRow(claim));
+    else if (takesOver(verdict)) (row as IdempotencyRow).leaseExpiresAt = claim.leaseExpiresAt;
+    return claimResult(verdict, row, () => copy(row?.response as StoredResponse));
   }
 
   async release(merchantId: string, key: string): Promise<void> {

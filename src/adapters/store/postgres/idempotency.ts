@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { ClaimResult, IdempotencyClaim, IdempotencyStore, StoredResponse } from '../../../ports/idempotency-store.js';
 import type { PostgresConnection } from './connection.js';
-import { type ClaimVerdict, type CommitClaim, judgeClaim } from '../shared/claim-rules.js';
-import { type KeyRow, type LockedBatch, keyId, lockBatchStatement, lockedBatch } from './batch-lock.js';
+import { type ClaimVerdict, type CommitClaim, claimResult, judgeClaim, takesOver } from '../shared/claim-rules.js';
+import { type LockedBatch, keyId, lockBatchStatement, lockedBatch } from './batch-lock.js';
 
 export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly expiresByTtl = false;
@@ -20,34 +20,20 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       const held = locked.keys.get(keyId(claim));
       const row = held && !held.inserted ? held.row : undefined;
       const verdict = claimVerdict(locked, claim);
-      switch (verdict) {
-        case 'fresh':
-          if (row) {
-            await client.query({
-              name: 'idem-replace',
-              text: `UPDATE idempotency SET fingerprint = $3, payment_id = NULL, response = NULL, lease_expires_at = $4, expires_at = $5, created_at = $6
-                     WHERE merchant_id = $1 AND key = $2`,
-              values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
-            });
-          }
-          return { kind: 'claimed' };
-        case 'mismatch':
-        case 'in_flight':
-          return { kind: verdict };
-        case 'completed': {
-          const { response, paymentId } = row as KeyRow;
-          return { kind: 'completed', response: JSON.parse(response as string) as StoredResponse, paymentId };
-        }
-        case 'take_over':
-        case 'recovered': {
-          await client.query({
-            name: 'idem-takeover', text: 'UPDATE idempotency SET lease_expires_at = $3 WHERE merchant_id = $1 AND key = $2',
-            values: [claim.merchantId, claim.key, claim.leaseExpiresAt],
-          });
-          const { paymentId } = row as KeyRow;
-          return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
-        }
+      if (verdict === 'fresh' && row) {
+        await client.query({
+          name: 'idem-replace',
+          text: `UPDATE idempotency SET fingerprint = $3, payment_id = NULL, response = NULL, lease_expires_at = $4, expires_at = $5, created_at = $6
+                 WHERE merchant_id = $1 AND key = $2`,
+          values: [claim.merchantId, claim.key, claim.fingerprint, claim.leaseExpiresAt, claim.expiresAt, claim.now],
+        });
+      } else if (takesOver(verdict)) {
+        await client.query({
+          name: 'idem-takeover', text: 'UPDATE idempotency SET lease_expires_at = $3 WHERE merchant_id = $1 AND key = $2',
+          values: [claim.merchantId, claim.key, claim.leaseExpiresAt],
+        });
       }
+      return claimResult(verdict, row, () => JSON.parse(row?.response as string) as StoredResponse);
     }, lockBatchStatement([], [], [{ merchantId, key, claim: keyClaim }]));
   }
 

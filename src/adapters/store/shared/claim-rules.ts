@@ -1,4 +1,4 @@
-import type { IdempotencyClaim, IdempotencyUpdate } from '../../../ports/idempotency-store.js';
+import type { ClaimResult, IdempotencyClaim, IdempotencyUpdate, StoredResponse } from '../../../ports/idempotency-store.js';
 import { ClaimsTakenError } from '../../../ports/store.js';
 
 /** What a store holds of a key, as far as deciding a claim goes. */
@@ -27,6 +27,31 @@ export function judgeClaim(row: StoredClaim | undefined, claim: Pick<Idempotency
   if (row.leaseExpiresAt > claim.now) return 'in_flight';
   // The holder's lease ran out: it crashed. The key is taken over, keeping what it created.
   return row.paymentId === null ? 'take_over' : 'recovered';
+}
+
+/** Whether a verdict takes the key over: the store gives the claim's lease to the row that is there. */
+export function takesOver(verdict: ClaimVerdict): boolean {
+  return verdict === 'take_over' || verdict === 'recovered';
+}
+
+/**
+ * What claim() answers for a verdict, once the store has written what it asks (a new row when
+ * `fresh`, the claim's lease when it takes over). `row` is the key as it was judged;
+ * `response` reads its stored response, the store's own way, for `completed`.
+ */
+export function claimResult(verdict: ClaimVerdict, row: { paymentId: string | null } | undefined, response: () => StoredResponse): ClaimResult {
+  switch (verdict) {
+    case 'fresh':
+    case 'take_over':
+      return { kind: 'claimed' };
+    case 'mismatch':
+    case 'in_flight':
+      return { kind: verdict };
+    case 'completed':
+      return { kind: 'completed', response: response(), paymentId: row?.paymentId ?? null };
+    case 'recovered':
+      return { kind: 'recovered', paymentId: row?.paymentId as string };
+  }
 }
 
 /** What deciding a claim made in a commit needs: the key, and the claim's fingerprint and time. */

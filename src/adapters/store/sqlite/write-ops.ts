@@ -10,7 +10,7 @@ import { MUTABLE_PAYMENT_STATUSES } from '../../../core/payment.js';
 import { applyCall } from '../shared/ledger-call.js';
 import { checkBatch } from '../shared/batch-rules.js';
 import { checkClaimHeld } from '../shared/claim-fence.js';
-import { type ClaimVerdict, type CommitClaim, checkCommitClaims, commitClaimOf, judgeClaim } from '../shared/claim-rules.js';
+import { type ClaimVerdict, type CommitClaim, checkCommitClaims, claimResult, commitClaimOf, judgeClaim, takesOver } from '../shared/claim-rules.js';
 import { checkSealable, checkTakesRecords } from '../shared/stream-rules.js';
 import { isConstraintError } from './errors.js';
 import { SqliteTreeWrites, type TreeWriteOp } from './journal-tree-ops.js';
@@ -176,24 +176,9 @@ export class SqliteWrites {
   private claim(claim: IdempotencyClaim): ClaimResult {
     const row = this.idemSelect.get(claim.merchantId, claim.key) as IdempotencyRow | undefined;
     const verdict = this.verdict(claim, row);
-    switch (verdict) {
-      case 'fresh':
-        this.idemClaimFresh.run(claim);
-        return { kind: 'claimed' };
-      case 'mismatch':
-      case 'in_flight':
-        return { kind: verdict };
-      case 'completed': {
-        const { response, paymentId } = row as IdempotencyRow;
-        return { kind: 'completed', response: JSON.parse(response as string) as StoredResponse, paymentId };
-      }
-      case 'take_over':
-      case 'recovered': {
-        this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
-        const { paymentId } = row as IdempotencyRow;
-        return paymentId === null ? { kind: 'claimed' } : { kind: 'recovered', paymentId };
-      }
-    }
+    if (verdict === 'fresh') this.idemClaimFresh.run(claim);
+    else if (takesOver(verdict)) this.idemTakeOver.run(claim.leaseExpiresAt, claim.merchantId, claim.key);
+    return claimResult(verdict, row, () => JSON.parse(row?.response as string) as StoredResponse);
   }
 
   private verdict(
