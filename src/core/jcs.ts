@@ -75,7 +75,8 @@ export function isSortedPlain(value: object, depth = 0): boolean {
   return true;
 }
 
-function plainMember(v: unknown, depth: number): boolean {
+/** True when JSON.stringify(v) is its JCS form: a string, boolean, finite number or null, or a value isSortedPlain accepts. */
+export function plainMember(v: unknown, depth = 0): boolean {
   switch (typeof v) {
     case 'string': case 'boolean': return true;
     case 'number': return Number.isFinite(v);

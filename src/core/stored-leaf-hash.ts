@@ -1,5 +1,5 @@
 import type { AuditRecord } from './audit-record.js';
-import { canonicalJsonWithout } from './jcs.js';
+import { canonicalJsonWithout, plainMember } from './jcs.js';
 import { sha256Hex } from './sha256.js';
 
 /**
@@ -41,7 +41,7 @@ export function canonicalStored(r: Record<string, unknown>): string {
   // (which also leaves out undefined, which JCS leaves out).
   for (const key of keys) {
     if (!STORED_MEMBERS.has(key)) return canonicalJsonWithout(r, 'hash');
-    if (key !== 'origin' && key !== 'hash' && !plainMember(r[key], 0)) return canonicalJsonWithout(r, 'hash');
+    if (key !== 'origin' && key !== 'hash' && !plainMember(r[key])) return canonicalJsonWithout(r, 'hash');
   }
   const origin = sortedOrigin(r.origin);
   if (origin === null) return canonicalJsonWithout(r, 'hash');
@@ -62,42 +62,7 @@ function sortedOrigin(value: unknown): unknown {
     if (stringOrNull(ip) && stringOrNull(requestId) && stringOrNull(traceId) && Object.keys(o).length === 3
       && Object.hasOwn(o, 'ip') && Object.hasOwn(o, 'requestId') && Object.hasOwn(o, 'traceId')) return { ip, requestId, traceId };
   }
-  return value !== undefined && plainMember(value, 0) ? value : null;
+  return value !== undefined && plainMember(value) ? value : null;
 }
 
 const stringOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
-
-/** Depth beyond which the check gives up and leaves the value to canonicalJson. */
-const SORTED_DEPTH_MAX = 32;
-
-/**
- * True when JSON.stringify(value) is its JCS form: plain JSON values only, every object's keys
- * in ascending UTF-16 order (as Object.keys lists them, which is JSON.stringify's order), no
- * non-finite number (JSON.stringify writes null, JCS refuses), no toJSON.
- */
-function sortedPlain(value: object, depth = 0): boolean {
-  if (depth > SORTED_DEPTH_MAX) return false;
-  if (Array.isArray(value)) {
-    for (const element of value as unknown[]) if (!plainMember(element, depth)) return false;
-    return true;
-  }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    // `__proto__` read as a member gives the prototype, not the own value: leave such objects to canonicalJson.
-    if ((i > 0 && !((keys[i - 1] as string) < key)) || key === '__proto__') return false;
-    if (!plainMember((value as Record<string, unknown>)[key], depth)) return false;
-  }
-  return true;
-}
-
-function plainMember(v: unknown, depth: number): boolean {
-  switch (typeof v) {
-    case 'string': case 'boolean': return true;
-    case 'number': return Number.isFinite(v);
-    case 'object': return v === null || sortedPlain(v, depth + 1);
-    // undefined: JSON.stringify leaves a member out and writes an element as null, as canonicalJson does, but keep it simple.
-    default: return false;
-  }
-}
