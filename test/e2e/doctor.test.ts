@@ -235,11 +235,12 @@ describe('paylog doctor on PostgreSQL', () => {
       ['connection', 'ok', ''],
       ['schema version', 'ok', `${POSTGRES_SCHEMA}, current`],
       ['append-only triggers', 'ok', 'journal_append_only, checkpoints_append_only, journal_no_truncate, checkpoints_no_truncate, journal_tree_append_only, journal_tree_no_truncate'],
-      ['privileges', 'ok', 'role postgres holds what paylog needs on its 10 tables'],
+      ['privileges', 'ok', 'role postgres holds what paylog needs on its 10 tables and 2 functions'],
     ]);
   });
 
   it("a role without the service's rights: the exact GRANTs, which are then enough to run paylog", async () => {
+    const LOCK_BATCH = 'paylog_lock_batch(text[], text[], text[], text[], text[], text[], text[], text[])';
     await runPaylogAsync(['migrate', '--store', url], { PAYLOG_DATA_DIR: dataDir });
     await admin.query(`CREATE ROLE ${role} LOGIN`);
     await admin.query(`GRANT SELECT, INSERT ON journal, checkpoints, journal_tree TO ${role}`);
@@ -247,6 +248,7 @@ describe('paylog doctor on PostgreSQL', () => {
     await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON streams, idempotency, api_keys, gateway_ledger TO ${role}`);
     await admin.query(`GRANT SELECT, INSERT ON payments TO ${role}`);
     await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    await admin.query(`REVOKE EXECUTE ON FUNCTION ${LOCK_BATCH} FROM PUBLIC`);
     const roleUrl = url.replace('//postgres@', `//${role}@`);
 
     const run = await doctor(roleUrl);
@@ -258,8 +260,9 @@ describe('paylog doctor on PostgreSQL', () => {
     });
     expect(row(run, 'privileges')).toEqual({
       name: 'privileges', status: 'FAIL',
-      detail: `role ${role} lacks SELECT on schema_migrations, UPDATE on payments, expected by paylog; `
-        + `grant them as the tables' owner: GRANT SELECT ON schema_migrations TO ${role}; GRANT UPDATE ON payments TO ${role};`,
+      detail: `role ${role} lacks SELECT on schema_migrations, UPDATE on payments, EXECUTE on FUNCTION ${LOCK_BATCH}, expected by paylog; `
+        + `grant them as the tables' owner: GRANT SELECT ON schema_migrations TO ${role}; GRANT UPDATE ON payments TO ${role}; `
+        + `GRANT EXECUTE ON FUNCTION ${LOCK_BATCH} TO ${role};`,
     });
     // Without them, paylog cannot even start.
     expect((await runPaylogAsync(['keys', 'create', '--merchant', 'acme', '--store', roleUrl], { PAYLOG_DATA_DIR: dataDir })).status).toBe(2);
@@ -267,7 +270,7 @@ describe('paylog doctor on PostgreSQL', () => {
     await admin.query(row(run, 'privileges').detail.split("grant them as the tables' owner: ")[1] as string);
     const granted = await doctor(roleUrl);
     expect(granted.status, granted.stdout).toBe(0);
-    expect(row(granted, 'privileges').detail).toBe(`role ${role} holds what paylog needs on its 10 tables`);
+    expect(row(granted, 'privileges').detail).toBe(`role ${role} holds what paylog needs on its 10 tables and 2 functions`);
     const created = await runPaylogAsync(['keys', 'create', '--merchant', 'acme', '--store', roleUrl], { PAYLOG_DATA_DIR: dataDir });
     expect(created.status, created.stderr).toBe(0);
   });

@@ -33,6 +33,12 @@ const NEEDED_PRIVILEGES: Record<string, readonly string[]> = {
   gateway_ledger: ['SELECT', 'INSERT', 'UPDATE'],
 };
 
+/** The schema's functions the service calls (a journal commit locks through one, the gateway ledger records through the other). */
+const NEEDED_FUNCTIONS = [
+  'paylog_lock_batch(text[], text[], text[], text[], text[], text[], text[], text[])',
+  'paylog_record_calls(text[], bigint[], text[], text[], integer[], boolean[], text[], text[], text[], text[])',
+] as const;
+
 /** Why a connection failed, from the SQLSTATE or the socket's code; never the server's text, which can name users and hosts. */
 const CONNECT_REASONS: Record<string, string> = {
   '28P01': 'password authentication failed (28P01)',
@@ -136,13 +142,21 @@ async function privileges(client: pg.Client, role: string): Promise<CheckResult>
            FROM unnest($1::text[], $2::text[]) AS n(tbl, priv)`,
     values: [pairs.map(([t]) => t), pairs.map(([, p]) => p)],
   });
-  const absent = [...new Set(rows.filter((r) => r.granted === null).map((r) => r.tbl))];
-  const lacking = rows.filter((r) => r.granted === false);
+  // PostgreSQL grants EXECUTE on functions to PUBLIC unless an administrator revoked it.
+  const { rows: functions } = await client.query<{ tbl: string; priv: string; granted: boolean | null }>({
+    text: `SELECT 'FUNCTION ' || f.sig AS tbl, 'EXECUTE' AS priv,
+                  CASE WHEN to_regprocedure(f.sig) IS NULL THEN NULL ELSE has_function_privilege(to_regprocedure(f.sig), 'EXECUTE') END AS granted
+           FROM unnest($1::text[]) AS f(sig)`,
+    values: [[...NEEDED_FUNCTIONS]],
+  });
+  const all = [...rows, ...functions];
+  const absent = [...new Set(all.filter((r) => r.granted === null).map((r) => r.tbl))];
+  const lacking = all.filter((r) => r.granted === false);
   const grants = lacking.map((r) => `GRANT ${r.priv} ON ${r.tbl} TO ${ident(role)};`);
   if (absent.length > 0) {
-    return fail('privileges', `tables ${absent.join(', ')} are missing from the schema, expected by paylog; recreate the schema (restore a backup into a fresh database)`);
+    return fail('privileges', `${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} missing from the schema, expected by paylog; recreate the schema (restore a backup into a fresh database)`);
   }
-  if (grants.length === 0) return ok('privileges', `role ${role} holds what paylog needs on its ${Object.keys(NEEDED_PRIVILEGES).length} tables`);
+  if (grants.length === 0) return ok('privileges', `role ${role} holds what paylog needs on its ${Object.keys(NEEDED_PRIVILEGES).length} tables and ${NEEDED_FUNCTIONS.length} functions`);
   const missingText = lacking.map((r) => `${r.priv} on ${r.tbl}`).join(', ');
   return fail('privileges', `role ${role} lacks ${missingText}, expected by paylog; grant ${grants.length === 1 ? 'it' : 'them'} as the tables' owner: ${grants.join(' ')}`);
 }
