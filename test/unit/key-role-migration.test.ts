@@ -61,9 +61,11 @@ describe('the key role migration', () => {
     const raw = new pg.Client({ connectionString: url });
     await raw.connect();
     try {
-      // Back to the schema before roles (migration 4), undoing the later ones too (5: merchant_reference).
+      // Back to the schema before roles (migration 4), undoing the later ones too (5: merchant_reference;
+      // 6 and 7: the functions a commit locks through and the gateway ledger records through).
       await raw.query('DROP INDEX payments_by_merchant_reference');
       await raw.query('ALTER TABLE payments DROP COLUMN merchant_reference');
+      await raw.query('DROP FUNCTION paylog_lock_batch, paylog_record_calls');
       await raw.query('ALTER TABLE api_keys DROP COLUMN role');
       await raw.query('DELETE FROM schema_migrations WHERE version >= $1', [ROLE_MIGRATION]);
       await raw.query('INSERT INTO api_keys (id, merchant_id, name, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)',
