@@ -43,19 +43,34 @@ export interface ServerProcess {
   output: () => string;
 }
 
-/** Starts `paylog serve` as a child process on a free loopback port and waits until it is ready. */
+/** Tries at starting a server on a port found free: another process may take the port in between. */
+const PORT_TRIES_MAX = 3;
+
+/**
+ * Starts `paylog serve` as a child process on a free loopback port and waits until it is ready.
+ * A port found free can be taken by another test's process before the server binds it; the
+ * server then exits (after stopping its stream cleanly), and only that failure is retried, on
+ * another port.
+ */
 export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [PAYLOG_BIN, 'serve', ...args], {
-    env: { ...process.env, ...FAST_GATEWAY_ENV, PAYLOG_LOG_LEVEL: 'warn', ...env, PAYLOG_PORT: String(port), PAYLOG_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForReady(child, url, () => output);
-  return { child, url, output: () => output };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [PAYLOG_BIN, 'serve', ...args], {
+      env: { ...process.env, ...FAST_GATEWAY_ENV, PAYLOG_LOG_LEVEL: 'warn', ...env, PAYLOG_PORT: String(port), PAYLOG_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitForReady(child, url, () => output);
+      return { child, url, output: () => output };
+    } catch (err) {
+      const portTaken = child.exitCode !== null && output.includes(`EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      if (!portTaken || attempt >= PORT_TRIES_MAX) throw err;
+    }
+  }
 }
 
 /** The JSON log lines in a process's output, other lines left out. */
